@@ -1,0 +1,116 @@
+"""
+From a request line to an answer line, for one port.
+
+This is the hot path: decode, route, check the authcode, read params, call
+the handler, encode. It is also the one place where errors become answers:
+an L{OFXError} becomes C{{"stat": N, "error": ...}} and anything else is
+logged with its traceback and answered 500 without internals.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import attr
+from twisted.internet.defer import Deferred
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+
+from ofx.commands import COMMANDS, Command, commands_for
+from ofx.errors import INTERNAL, OFXError, not_found, unavailable, wrong_port
+from ofx.login import Caller, IAuthority
+from ofx.wire import Codec
+
+Answer = bytes | Deferred[bytes]
+
+
+@attr.frozen
+class _Route:
+    command: Command
+    handler: Callable[[Caller, Any], Any]
+
+
+class Dispatcher:
+    """
+    Answers the request lines of one port.
+
+    @param target: the object whose C{cmd_*} methods serve this port.
+    @param authority: checks authcodes; given for the trade port only.
+    @param is_up: tells whether a counter session is logged in.
+    """
+
+    log = Logger()
+
+    def __init__(
+        self,
+        port: str,
+        codec: Codec,
+        target: object,
+        authority: IAuthority | None = None,
+        is_up: Callable[[str], bool] = lambda session: True,
+    ) -> None:
+        self.port = port
+        self._codec = codec
+        self._authority = authority
+        self._is_up = is_up
+        self._routes = {
+            c.code: _Route(c, getattr(target, c.handler)) for c in commands_for(port)
+        }
+
+    def handle(self, line: bytes, peer: str = "?") -> Answer:
+        """The answer line (without line ending) to one request line."""
+        try:
+            request = self._codec.decode_request(line)
+            route = self._routes.get(request.cmd)
+            if route is None:
+                raise self._unrouted(request.cmd)
+            if self._authority is not None:
+                session = self._authority.check(request.authcode)
+                if isinstance(session, Deferred):
+                    return session.addCallback(
+                        lambda s: self._call(route, Caller(self.port, peer, s), request.params)
+                    ).addCallbacks(self._codec.encode_answer, self._failed, errbackArgs=(peer,))
+                caller = Caller(self.port, peer, session)
+            else:
+                caller = Caller(self.port, peer)
+            result = self._call(route, caller, request.params)
+            if isinstance(result, Deferred):
+                return result.addCallbacks(
+                    self._codec.encode_answer, self._failed, errbackArgs=(peer,)
+                )
+            return self._codec.encode_answer(result)
+        except OFXError as e:
+            return self._error(e, peer)
+        except Exception:
+            self.log.failure("unexpected error on the {port} port", port=self.port)
+            return self._error(INTERNAL, peer)
+
+    def encode_error(self, error: OFXError) -> bytes:
+        """An error answer line, for errors found outside L{handle} (line too long)."""
+        return self._codec.encode_answer(error.as_answer())
+
+    def _call(self, route: _Route, caller: Caller, params: Any) -> Any:
+        parsed = route.command.parse(params)
+        needs = route.command.needs
+        if needs is not None and not self._is_up(needs):
+            raise unavailable(f"the counter's {needs} session is not connected; try again later")
+        return route.handler(caller, parsed)
+
+    def _unrouted(self, cmd: int) -> OFXError:
+        command = COMMANDS.get(cmd)
+        if command is None:
+            return not_found(f"unknown command {cmd:06d}")
+        return wrong_port(f"command {command.label} is served on the {command.port} port, not {self.port}")
+
+    def _error(self, error: OFXError, peer: str) -> bytes:
+        self.log.info(
+            "{port} error {stat} peer={peer}: {error}",
+            port=self.port, stat=error.stat, peer=peer, error=error.message,
+        )  # fmt: skip
+        return self._codec.encode_answer(error.as_answer())
+
+    def _failed(self, failure: Failure, peer: str) -> bytes:
+        if failure.check(OFXError):
+            return self._error(failure.value, peer)
+        self.log.failure("unexpected error on the {port} port", failure, port=self.port)
+        return self._error(INTERNAL, peer)

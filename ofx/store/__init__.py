@@ -1,0 +1,3 @@
+"""
+The gateway's durable state, in one SQLite database under C{[ofx] data}.
+"""
