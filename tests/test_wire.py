@@ -116,6 +116,10 @@ class AnswerTests(TestCase):
         self.assertEqual(json.loads(brotli.decompress(base64.b64decode(line))), value)
         self.assertEqual(CODEC.decode_answer(line), value)
 
+    def test_known_answer_line(self) -> None:
+        """The answer vector of docs/protocol.md: quality 2 Brotli of a small answer."""
+        self.assertEqual(CODEC.encode_answer({"stat": 200, "reqid": 1}), b"iwqAeyJzdGF0IjoyMDAsInJlcWlkIjoxfQM=")
+
     def test_chinese_text(self) -> None:
         """Chinese text survives compress and extract unchanged."""
         text = '{"ticker_name": "浦发银行"}'
