@@ -111,28 +111,25 @@ def optional_reqid(params: Any) -> int | None:
     return _int(params["reqid"], "reqid", 1, 2**31 - 1)
 
 
-def login(params: Any) -> tuple[str, str]:
-    """C{{"username": ..., "password": ...}}."""
-    params = _require_object(params, "username and password")
-    result = []
-    for field in ("username", "password"):
-        value = params.get(field)
-        if type(value) is not str or not value:
-            raise invalid(f"{field} must be a non-empty string")
-        result.append(value)
-    return result[0], result[1]
-
-
-def verify(params: Any) -> tuple[str, str]:
-    """C{{"authcode": ..., "gateway": "host:port"}}: a gateway asking about an authcode."""
-    params = _require_object(params, "authcode and gateway")
+def _strings(params: Any, fields: tuple[str, ...]) -> tuple[str, ...]:
+    params = _require_object(params, " and ".join(fields))
     values = []
-    for field in ("authcode", "gateway"):
+    for field in fields:
         value = params.get(field)
         if type(value) is not str or not value:
             raise invalid(f"{field} must be a non-empty string")
         values.append(value)
-    return values[0], values[1]
+    return tuple(values)
+
+
+def login(params: Any) -> tuple[str, ...]:
+    """C{{"username": ..., "password": ...}}."""
+    return _strings(params, ("username", "password"))
+
+
+def verify(params: Any) -> tuple[str, ...]:
+    """C{{"authcode": ..., "gateway": "host:port"}}: a gateway asking about an authcode."""
+    return _strings(params, ("authcode", "gateway"))
 
 
 def order_cancel(params: Any) -> int:

@@ -39,23 +39,24 @@ def open_database(path: str) -> sqlite3.Connection:
     db.execute("PRAGMA busy_timeout=5000")
     tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     if "version" not in tables:
-        with db:
-            db.execute("BEGIN")
-            for statement in _statements(_schema(f"v{CURRENT_VERSION}.sql")):
-                db.execute(statement)
-            db.execute("INSERT INTO version (version) VALUES (?)", (CURRENT_VERSION,))
+        _apply(db, f"v{CURRENT_VERSION}.sql", "INSERT INTO version (version) VALUES (?)", CURRENT_VERSION)
         return db
     (version,) = db.execute("SELECT version FROM version").fetchone()
     if version > CURRENT_VERSION:
         raise StoreError(f"{path}: schema version {version} is newer than this OFX ({CURRENT_VERSION})")
     while version < CURRENT_VERSION:
         version += 1
-        with db:
-            db.execute("BEGIN")
-            for statement in _statements(_schema(f"upgrade-to-v{version}.sql")):
-                db.execute(statement)
-            db.execute("UPDATE version SET version = ?", (version,))
+        _apply(db, f"upgrade-to-v{version}.sql", "UPDATE version SET version = ?", version)
     return db
+
+
+def _apply(db: sqlite3.Connection, script: str, record: str, version: int) -> None:
+    """Run one schema file and record the version it leads to, all or nothing."""
+    with db:
+        db.execute("BEGIN")
+        for statement in _statements(_schema(script)):
+            db.execute(statement)
+        db.execute(record, (version,))
 
 
 def _statements(script: str) -> list[str]:
