@@ -87,10 +87,12 @@ def make_backend(config: Config, reactor: Any) -> IXTPBackend:
         from ofx.backends.fake import FakeBackend
 
         return FakeBackend(reactor, config.fake)
-    from ofx.backends.xtp import CtypesBackend, settings_from_config
+    from ofx.backends.xtp import CtypesBackend, refuse_demo, settings_from_config
 
     settings = settings_from_config(config.xtp, config.path)
-    return CtypesBackend(reactor, settings)  # type: ignore[no-any-return]
+    refuse_demo(settings, config.key, config.path, {DEMO_KEY})
+    # A missing SDK raises SDKNotFound, a ConfigError saying how to fetch it.
+    return CtypesBackend(settings, reactor, reactor.getThreadPool())
 
 
 def build_service(config: Config, reactor: Any = None, backend: IXTPBackend | None = None) -> MultiService:

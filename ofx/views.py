@@ -40,6 +40,11 @@ class DayData:
         self.asset: Record | None = None
         self.answers: dict[int, QueryAnswer] = {}
         self._by_kind: dict[str, list[int]] = defaultdict(list)
+        # After a reconnect the counter repeats what it had already sent
+        # (the trade session resumes and is reconciled by queries): these
+        # keys let a repeat be recognised and dropped.
+        self._seen_orders: set[tuple[Any, ...]] = set()
+        self._seen_trades: set[tuple[Any, ...]] = set()
 
     def add_quote(self, record: Record) -> None:
         self.quotes[record["exchange_id"], record["ticker"]].append(record)
@@ -52,11 +57,22 @@ class DayData:
         return self.quotes.get((exchange_id, ticker), [])
 
     def add_order_event(self, record: Record, error: XTPError | None) -> None:
+        key = (
+            record["order_xtp_id"], record["order_status"], record["order_submit_status"],
+            record["qty_traded"], record["qty_left"],
+        )  # fmt: skip
+        if key in self._seen_orders:
+            return
+        self._seen_orders.add(key)
         if error is not None and error.error_id:
             record = dict(record, error_id=error.error_id, error_msg=error.error_msg)
         self.order_events[record["market"], record["ticker"]].append(record)
 
     def add_trade_event(self, record: Record) -> None:
+        key = (record["market"], record["exec_id"], record["order_xtp_id"])
+        if key in self._seen_trades:
+            return
+        self._seen_trades.add(key)
         self.trade_events[record["market"], record["ticker"]].append(record)
 
     def expect_answer(self, request_id: int, kind: str) -> None:

@@ -1,0 +1,44 @@
+"""The day's views: what query commands answer from."""
+
+from __future__ import annotations
+
+from twisted.trial.unittest import TestCase
+
+from ofx.backends.interface import XTPError
+from ofx.views import DayData
+
+
+def order(status: int, traded: int, left: int) -> dict[str, object]:
+    return {"order_xtp_id": 7, "ticker": "600000", "market": 2, "order_status": status,
+            "order_submit_status": 2, "qty_traded": traded, "qty_left": left}  # fmt: skip
+
+
+class ViewTests(TestCase):
+    def test_repeated_events_after_reconnect_dropped(self) -> None:
+        """
+        When the counter repeats events it already sent (after a reconnect),
+        200001 and 200002 still list each order state and each fill once.
+        """
+        day = DayData()
+        trade = {"order_xtp_id": 7, "ticker": "600000", "market": 2, "exec_id": "E1", "quantity": 100}
+        for _ in range(2):
+            day.add_order_event(order(4, 0, 200), None)
+            day.add_trade_event(dict(trade))
+            day.add_order_event(order(1, 200, 0), None)
+        self.assertEqual([e["order_status"] for e in day.order_events[2, "600000"]], [4, 1])
+        self.assertEqual(len(day.trade_events[2, "600000"]), 1)
+
+    def test_rejection_carries_error(self) -> None:
+        """A rejected order's event carries the counter's error id and message."""
+        day = DayData()
+        day.add_order_event(order(6, 0, 100), XTPError(11000010, "price out of limits"))
+        (event,) = day.order_events[2, "600000"]
+        self.assertEqual((event["error_id"], event["error_msg"]), (11000010, "price out of limits"))
+
+    def test_empty_answer_is_complete(self) -> None:
+        """The counter's 'no records' error completes an answer with no records, not an error."""
+        day = DayData()
+        day.expect_answer(5, "position")
+        day.add_answer("position", 5, None, XTPError(11000350, "no record"), True)
+        answer = day.answer(5)
+        self.assertEqual((answer.records, answer.error, answer.complete), ([], None, True))
