@@ -6,7 +6,8 @@ needs. The dispatcher is driven by this table alone.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import attr
 

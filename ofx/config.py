@@ -16,7 +16,8 @@ from __future__ import annotations
 import configparser
 import os
 import re
-from typing import Callable, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 
 import attr
 

@@ -9,7 +9,8 @@ logged with its traceback and answered 500 without internals.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import attr
 from twisted.internet.defer import Deferred

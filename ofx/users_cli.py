@@ -14,8 +14,9 @@ import getpass
 import os
 import sys
 import time
+from collections.abc import Callable
 from datetime import datetime
-from typing import IO, Callable
+from typing import IO
 
 from ofx.config import ConfigError, parse_gateway, read_config
 from ofx.passwords import hash_password

@@ -14,7 +14,8 @@ binding) hands each callback to the reactor before it reaches the listener.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import attr
 from zope.interface import Attribute, Interface
