@@ -19,6 +19,7 @@ from typing import Any
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
+from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from ofx.errors import OFXError, unauthorized, unavailable
@@ -38,7 +39,7 @@ class RemoteAuthority:
         self._clock = clock
         self._recheck = recheck
         self._known: dict[str, tuple[Session, float]] = {}
-        self._asking: dict[str, Deferred[Session]] = {}
+        self._asking: dict[str, list[Deferred[Session]]] = {}
 
     def check(self, authcode: Any) -> Session | Deferred[Session]:
         if authcode is None or authcode == "":
@@ -112,7 +113,12 @@ class LoginServerLink:
 
         d = self._connected().addCallback(lambda protocol: protocol.request(cmd, params))
         d.addTimeout(self._timeout, self._reactor)
-        return d.addErrback(lambda f: f.value.as_answer() if f.check(OFXClientError) else f)
+        def refused(failure: Failure) -> Any:
+            if isinstance(failure.value, OFXClientError):
+                return failure.value.as_answer()
+            return failure
+
+        return d.addErrback(refused)
 
     def _connected(self) -> Deferred[Any]:
         from twisted.internet.defer import succeed

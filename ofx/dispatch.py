@@ -111,7 +111,7 @@ class Dispatcher:
         return self._codec.encode_answer(error.as_answer())
 
     def _failed(self, failure: Failure, peer: str) -> bytes:
-        if failure.check(OFXError):
+        if isinstance(failure.value, OFXError):
             return self._error(failure.value, peer)
         self.log.failure("unexpected error on the {port} port", failure, port=self.port)
         return self._error(INTERNAL, peer)

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections import deque
 
 from twisted.internet.defer import Deferred
+from twisted.internet.interfaces import ITransport
 from twisted.internet.protocol import Factory
 from twisted.logger import Logger
 from twisted.protocols.basic import LineReceiver
@@ -26,6 +27,7 @@ CRLF = b"\r\n"
 class FrontProtocol(LineReceiver):
     delimiter = b"\n"
     factory: FrontFactory
+    transport: ITransport
 
     def connectionMade(self) -> None:
         self.MAX_LENGTH = self.factory.max_line
@@ -69,7 +71,7 @@ class FrontProtocol(LineReceiver):
 class FrontFactory(Factory):
     """One port's factory: its dispatcher and its open connections."""
 
-    protocol = FrontProtocol
+    protocol = FrontProtocol  # type: ignore[assignment]
     log = Logger()
 
     def __init__(self, port: str, dispatcher: Dispatcher, max_line: int = 65536) -> None:

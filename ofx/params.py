@@ -28,7 +28,7 @@ _CODE = re.compile(r"^\d{6}$")
 MAX_STOCKS = 2000
 _UINT32 = 2**32 - 1
 _UINT64 = 2**64 - 1
-_EMPTY = (None, "", {}, [])
+_EMPTY: tuple[Any, ...] = (None, "", {}, [])
 
 
 @attr.frozen
