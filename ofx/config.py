@@ -92,6 +92,8 @@ class Config:
     data: str
     max_line: int = 65536
     brotli_quality: int = 2
+    keep_days: int = 30
+    journal: bool = True
     login: LoginConfig | None = None
     quote: FrontConfig | None = None
     trade: FrontConfig | None = None
@@ -114,7 +116,7 @@ XTP_KEYS = frozenset(
 )  # fmt: skip
 
 SECTIONS: dict[str, frozenset[str]] = {
-    "ofx": frozenset({"key", "data", "max_line", "brotli_quality"}),
+    "ofx": frozenset({"key", "data", "max_line", "brotli_quality", "keep_days", "journal"}),
     "login": frozenset({"listen", "server", "authcode_expires", "recheck", "demo_user"}),
     "quote": frozenset({"listen", "advertise"}),
     "trade": frozenset({"listen", "advertise"}),
@@ -259,6 +261,8 @@ def config_from_string(text: str, path: str = "<string>") -> Config:
         data=data,
         max_line=get("ofx", "max_line", _int_range(64, 16 * 1024 * 1024), 65536),
         brotli_quality=get("ofx", "brotli_quality", _int_range(0, 11), 2),
+        keep_days=get("ofx", "keep_days", _int_range(1, 100000), 30),
+        journal=get("ofx", "journal", _boolean, True),
         login=login,
         quote=fronts.get("quote"),
         trade=fronts.get("trade"),

@@ -129,6 +129,7 @@ class LoginService(Service):
         self._recheck = recheck
         self._sessions: dict[str, Session] = {}
         self._users_version = users.version()
+        self.journal: Any = None  # the gateway's journal, when one runs in this process
         self._poll = LoopingCall(self.revoke_stale)
         self._poll.clock = clock
 
@@ -163,6 +164,8 @@ class LoginService(Service):
             session = Session(secrets.token_hex(16), username, str(trade), expiry(now, self._expires))
             self._sessions[session.authcode] = session
             self._users.record_login(username, now)
+            if self.journal is not None:
+                self.journal.append("login", {"peer": peer, "gateway": session.gateway}, username)
             self.log.info(
                 "login user={user} peer={peer} gateway={gateway} authcode={code}",
                 user=username, peer=peer, gateway=session.gateway, code=redact(session.authcode),
@@ -198,7 +201,14 @@ class LoginService(Service):
 
     def revoke(self, authcode: str) -> bool:
         """End one session; true if it was open."""
-        return self._sessions.pop(authcode, None) is not None
+        session = self._sessions.pop(authcode, None)
+        if session is not None:
+            self._logged_out(session, "revoked")
+        return session is not None
+
+    def _logged_out(self, session: Session, why: str) -> None:
+        if self.journal is not None:
+            self.journal.append("logout", {"why": why, "gateway": session.gateway}, session.user)
 
     def revoke_stale(self) -> None:
         """
@@ -217,6 +227,7 @@ class LoginService(Service):
         for code, session in list(self._sessions.items()):
             if session.expires <= now or (allowed is not None and session.user not in allowed):
                 del self._sessions[code]
+                self._logged_out(session, "expired" if session.expires <= now else "user disabled")
                 if allowed is not None and session.user not in allowed:
                     self.log.info(
                         "authcode revoked user={user} authcode={code}",

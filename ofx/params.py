@@ -94,6 +94,46 @@ def stock_list(params: Any) -> tuple[Stock, ...]:
     return tuple(stock(item, f"params[{i}]") for i, item in enumerate(params))
 
 
+_DATE = re.compile(r"^\d{8}$")
+
+
+def _date(params: Any) -> str | None:
+    """The optional C{date} (YYYYMMDD) of a day-data query: a past trading day."""
+    if type(params) is not dict or params.get("date") in (None, ""):
+        return None
+    value = params["date"]
+    if type(value) is int:
+        value = str(value)
+    if type(value) is not str or not _DATE.match(value):
+        raise invalid(f"date must be a trading day as YYYYMMDD, not {_describe(value)}")
+    return value
+
+
+def stock_on_day(params: Any) -> tuple[Stock, str | None]:
+    """C{{"code", "market"}} and an optional C{"date"}."""
+    return stock(params), _date(params)
+
+
+def stocks_on_day(params: Any) -> tuple[tuple[Stock, ...], str | None]:
+    """An array of stocks, or C{{"stocks": [...], "date": "YYYYMMDD"}}."""
+    if type(params) is dict and "stocks" in params:
+        return stock_list(params["stocks"]), _date(params)
+    return stock_list(params), None
+
+
+def day_only(params: Any) -> str | None:
+    """No params, or just C{{"date": "YYYYMMDD"}}."""
+    if params in _EMPTY:
+        return None
+    _require_object(params, "an optional date")
+    return _date(params)
+
+
+def reqid_on_day(params: Any) -> tuple[int | None, str | None]:
+    """An optional C{reqid} and an optional C{date}."""
+    return optional_reqid(params), _date(params) if params not in _EMPTY else None
+
+
 def nothing(params: Any) -> None:
     """Commands without params accept none, an empty string, object or array."""
     if params not in _EMPTY:

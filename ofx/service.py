@@ -1,18 +1,23 @@
 """
-The gateway service: the state of one XTP account's sessions, shared by the
-quote and trade ports.
+The gateway service: one XTP account's sessions, shared by the quote and
+trade ports.
 
-It receives every counter event (it is the backend's L{IBackendListener}),
-keeps the day's views, hands out request ids, remembers who sent which order,
-and answers the quote and trade commands (the C{cmd_*} methods named in
-L{ofx.commands}). It never touches a transport.
+Every counter event it receives (it is the backend's L{IBackendListener}) and
+every command that changes something goes into the journal first; the query
+commands answer from the queue services' views, which are built from the
+journal. An order is journaled durably before it goes to the counter, and
+the client's stat 200 comes only once the counter's answer is journaled too.
+It never touches a transport.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import Any
 
 from twisted.application.service import Service
+from twisted.internet import threads
+from twisted.internet.defer import Deferred, succeed
 from twisted.logger import Logger
 from zope.interface import implementer
 
@@ -26,32 +31,65 @@ from ofx.backends.interface import (
     Ticker,
     XTPError,
 )
-from ofx.errors import OFXError, invalid, not_found
+from ofx.errors import invalid, not_found
 from ofx.login import Caller
 from ofx.params import Stock
+from ofx.queues import QueueService
+from ofx.store.journal import Entry, Journal
 from ofx.store.reqids import RequestIds
-from ofx.views import DayData, QueryAnswer, all_records
+from ofx.views import AnswersView, QuotesView
 from ofx.xtp_types import NAME_BY_MARKET, XTP_SIDE_BUY, XTP_SIDE_SELL
 
 _SIDES = {XTP_SIDE_BUY: "buy", XTP_SIDE_SELL: "sell"}
+_PAST_DAYS_CACHED = 2
 
 
 def _accepted(reqid: int, **extra: Any) -> dict[str, Any]:
     return {"stat": 200, "reqid": reqid, **extra}
 
 
+def _error(error: XTPError | None) -> list[Any] | None:
+    return [error.error_id, error.error_msg] if error is not None else None
+
+
 @implementer(IBackendListener)
 class GatewayService(Service):
+    """
+    @param queues: the queue services by name (see L{ofx.queues.QUEUES}).
+    @param run_blocking: runs a blocking function off the reactor thread
+        (reading a past day from disk).
+    """
+
     name = "gateway"
     log = Logger()
+    kinds = frozenset({"subscribe", "order_sent"})
 
-    def __init__(self, backend: IXTPBackend, reqids: RequestIds, day: DayData | None = None) -> None:
+    def __init__(
+        self,
+        backend: IXTPBackend,
+        reqids: RequestIds,
+        journal: Journal,
+        queues: dict[str, QueueService],
+        run_blocking: Any = None,
+    ) -> None:
         self.backend = backend
-        self.day = day if day is not None else DayData()
+        self.journal = journal
+        self.queues = queues
         self._reqids = reqids
+        self._run_blocking = run_blocking or (lambda f, *a: threads.deferToThread(f, *a))
         self._up = {QUOTE_SESSION: False, TRADE_SESSION: False}
         self._subscribed: set[Ticker] = set()
         self.order_senders: dict[int, tuple[str, int]] = {}
+        self._past: OrderedDict[str, list[Entry]] = OrderedDict()
+        journal.follow(self)
+
+    # The gateway's own memory of the journal: what to re-subscribe, who sent which order.
+
+    def feed(self, entry: Entry) -> None:
+        if entry.kind == "subscribe":
+            self._subscribed.update((exchange, code) for exchange, code in entry.body["stocks"])
+        else:
+            self.order_senders[entry.body["order_xtp_id"]] = (entry.user or "-", entry.reqid or 0)
 
     def startService(self) -> None:
         super().startService()
@@ -64,10 +102,11 @@ class GatewayService(Service):
     def is_up(self, session: str) -> bool:
         return self._up[session]
 
-    # IBackendListener
+    # IBackendListener: every event goes to the journal.
 
     def session_changed(self, session: str, up: bool, reason: str) -> None:
         self._up[session] = up
+        self.journal.append("session", {"session": session, "up": up, "reason": reason})
         self.log.info(
             "counter {session} session {state}: {reason}",
             session=session, state="up" if up else "down", reason=reason,
@@ -76,24 +115,26 @@ class GatewayService(Service):
             self.backend.subscribe(sorted(self._subscribed))
 
     def market_data(self, record: Record) -> None:
-        self.day.add_quote(record)
+        self.journal.append("market_data", record)
 
     def subscribe_answer(self, ticker: Ticker, error: XTPError | None, is_last: bool) -> None:
         if error is not None and error.error_id:
             self._subscribed.discard(ticker)
+            self.journal.append("subscribe_error", {"ticker": list(ticker), "error": _error(error)})
             self.log.warn(
                 "subscription refused {ticker}: {id} {msg}",
                 ticker=ticker, id=error.error_id, msg=error.error_msg,
             )  # fmt: skip
 
     def order_event(self, record: Record, error: XTPError | None) -> None:
-        self.day.add_order_event(record, error)
+        self.journal.append("order_event", {"order": record, "error": _error(error)})
 
     def trade_event(self, record: Record) -> None:
-        self.day.add_trade_event(record)
+        self.journal.append("trade_event", record)
 
     def cancel_error(self, record: Record, error: XTPError) -> None:
         sender = self.order_senders.get(record.get("order_xtp_id", 0), ("-", 0))[0]
+        self.journal.append("cancel_error", {"cancel": record, "error": _error(error)}, user=sender)
         self.log.info(
             "cancel refused order_xtp_id={order} user={user}: {id} {msg}",
             order=record.get("order_xtp_id"), user=sender, id=error.error_id, msg=error.error_msg,
@@ -102,128 +143,193 @@ class GatewayService(Service):
     def query_answer(
         self, kind: str, request_id: int, record: Record | None, error: XTPError | None, is_last: bool
     ) -> None:
-        self.day.add_answer(kind, request_id, record, error, is_last)
+        self.journal.append(
+            "query_answer",
+            {"kind": kind, "record": record, "error": _error(error), "is_last": is_last},
+            reqid=request_id,
+        )
 
     # Quote port
 
     def cmd_subscribe(self, caller: Caller, stocks: tuple[Stock, ...]) -> dict[str, Any]:
         reqid = self._reqids.next()
-        new = sorted({(s.exchange_id, s.code) for s in stocks} - self._subscribed)
+        wanted = sorted({(s.exchange_id, s.code) for s in stocks})
+        new = [t for t in wanted if t not in self._subscribed]
+        self.journal.append("subscribe", {"stocks": [list(t) for t in wanted]}, caller.user, reqid)
         if new:
-            self._subscribed.update(new)
             self.backend.subscribe(new)
         return _accepted(reqid)
 
-    def cmd_quote(self, caller: Caller, stock: Stock) -> dict[str, Any]:
-        record = self.day.latest_quote(stock.exchange_id, stock.code)
-        if record is None:
-            raise not_found(f"no market data for {stock} yet; subscribe to it with 110001")
-        return {**record, "stat": 200}
+    def cmd_quote(self, caller: Caller, query: tuple[Stock, str | None]) -> Any:
+        stock, day = query
 
-    def cmd_quotes_today(self, caller: Caller, stock: Stock) -> list[Record]:
-        return self.day.quotes_of_day(stock.exchange_id, stock.code)
+        def answer(view: QuotesView) -> dict[str, Any]:
+            record = view.latest(stock.exchange_id, stock.code)
+            if record is None:
+                raise not_found(f"no market data for {stock}{_on(day)}; subscribe to it with 110001")
+            return {**record, "stat": 200}
 
-    def cmd_quotes(self, caller: Caller, stocks: tuple[Stock, ...]) -> list[Record]:
-        found = (self.day.latest_quote(s.exchange_id, s.code) for s in stocks)
-        return [record for record in found if record is not None]
+        return self._with_view("md-receiver", day, answer)
+
+    def cmd_quotes_today(self, caller: Caller, query: tuple[Stock, str | None]) -> Any:
+        stock, day = query
+        return self._with_view("md-receiver", day, lambda v: v.of_day(stock.exchange_id, stock.code))
+
+    def cmd_quotes(self, caller: Caller, query: tuple[tuple[Stock, ...], str | None]) -> Any:
+        stocks, day = query
+
+        def answer(view: QuotesView) -> list[Record]:
+            found = (view.latest(s.exchange_id, s.code) for s in stocks)
+            return [record for record in found if record is not None]
+
+        return self._with_view("md-receiver", day, answer)
 
     # Trade port: requests to the counter
 
-    def _request(self, kind: str, send: Any) -> dict[str, Any]:
+    def _request(self, caller: Caller, kind: str, send: Any) -> dict[str, Any]:
         reqid = self._reqids.next()
-        self.day.expect_answer(reqid, kind)
+        self.journal.append("request", {"kind": kind}, caller.user, reqid)
         send(reqid)
         return _accepted(reqid)
 
     def cmd_request_asset(self, caller: Caller, _: None) -> dict[str, Any]:
-        return self._request("asset", self.backend.query_asset)
+        return self._request(caller, "asset", self.backend.query_asset)
 
     def cmd_request_positions(self, caller: Caller, _: None) -> dict[str, Any]:
-        return self._request("position", self.backend.query_positions)
+        return self._request(caller, "position", self.backend.query_positions)
 
     def cmd_request_orders(self, caller: Caller, _: None) -> dict[str, Any]:
-        return self._request("order", self.backend.query_orders)
+        return self._request(caller, "order", self.backend.query_orders)
 
     def cmd_request_trades(self, caller: Caller, _: None) -> dict[str, Any]:
-        return self._request("trade", self.backend.query_trades)
+        return self._request(caller, "trade", self.backend.query_trades)
 
-    def cmd_insert_order(self, caller: Caller, order: Record) -> dict[str, Any]:
+    def cmd_insert_order(self, caller: Caller, order: Record) -> Deferred[dict[str, Any]]:
+        """
+        Journal the order (fsync'd), send it, journal the counter's id, then
+        answer: an acknowledged order is on disk with its id.
+        """
         reqid = self._reqids.next()
         described = (
             f"{_SIDES.get(order['side'], order['side'])} {order['ticker']}."
             f"{NAME_BY_MARKET[order['market']]} {order['quantity']}@{order['price']}"
             f" price_type={order['price_type']}"
         )
-        try:
-            order_xtp_id = self.backend.insert_order(order)
-        except BackendError as e:
-            self.log.info(
-                "order refused user={user} reqid={reqid} {order}: {id} {msg}",
-                user=caller.user, reqid=reqid, order=described,
-                id=e.error.error_id, msg=e.error.error_msg,
-            )  # fmt: skip
-            raise _refused("order", e.error) from None
-        self.order_senders[order_xtp_id] = (caller.user, reqid)
-        self.log.info(
-            "order user={user} reqid={reqid} {order} order_xtp_id={id}",
-            user=caller.user, reqid=reqid, order=described, id=order_xtp_id,
-        )  # fmt: skip
-        return _accepted(reqid, order_xtp_id=order_xtp_id)
 
-    def cmd_cancel_order(self, caller: Caller, order_xtp_id: int) -> dict[str, Any]:
-        reqid = self._reqids.next()
-        try:
-            cancel_id = self.backend.cancel_order(order_xtp_id)
-        except BackendError as e:
+        def send(_: None) -> Deferred[dict[str, Any]]:
+            try:
+                order_xtp_id = self.backend.insert_order(order)
+            except BackendError as e:
+                return self._refused(caller, reqid, "order", described, e.error)
             self.log.info(
-                "cancel refused user={user} reqid={reqid} order_xtp_id={order}: {id} {msg}",
-                user=caller.user, reqid=reqid, order=order_xtp_id,
-                id=e.error.error_id, msg=e.error.error_msg,
+                "order user={user} reqid={reqid} {order} order_xtp_id={id}",
+                user=caller.user, reqid=reqid, order=described, id=order_xtp_id,
             )  # fmt: skip
-            raise _refused("cancel", e.error) from None
+            sent = self._durably("order_sent", {"order_xtp_id": order_xtp_id}, caller.user, reqid)
+            return sent.addCallback(lambda _: _accepted(reqid, order_xtp_id=order_xtp_id))
+
+        return self._durably("order", order, caller.user, reqid).addCallback(send)
+
+    def cmd_cancel_order(self, caller: Caller, order_xtp_id: int) -> Deferred[dict[str, Any]]:
+        reqid = self._reqids.next()
+        described = f"order_xtp_id={order_xtp_id}"
+
+        def send(_: None) -> Deferred[dict[str, Any]]:
+            try:
+                cancel_id = self.backend.cancel_order(order_xtp_id)
+            except BackendError as e:
+                return self._refused(caller, reqid, "cancel", described, e.error)
+            self.log.info(
+                "cancel user={user} reqid={reqid} {order} order_cancel_xtp_id={cancel}",
+                user=caller.user, reqid=reqid, order=described, cancel=cancel_id,
+            )  # fmt: skip
+            body = {"order_xtp_id": order_xtp_id, "order_cancel_xtp_id": cancel_id}
+            sent = self._durably("cancel_sent", body, caller.user, reqid)
+            return sent.addCallback(lambda _: _accepted(reqid, **body))
+
+        cancel = {"order_xtp_id": order_xtp_id}
+        return self._durably("cancel", cancel, caller.user, reqid).addCallback(send)
+
+    def _durably(self, kind: str, body: Any, user: str, reqid: int) -> Deferred[None]:
+        return self.journal.append(kind, body, user, reqid, durable=True) or succeed(None)
+
+    def _refused(self, caller: Caller, reqid: int, what: str, described: str, error: XTPError) -> Any:
+        self.journal.append(f"{what}_refused", {"error": _error(error)}, caller.user, reqid)
         self.log.info(
-            "cancel user={user} reqid={reqid} order_xtp_id={order} order_cancel_xtp_id={cancel}",
-            user=caller.user, reqid=reqid, order=order_xtp_id, cancel=cancel_id,
+            "{what} refused user={user} reqid={reqid} {order}: {id} {msg}",
+            what=what, user=caller.user, reqid=reqid, order=described,
+            id=error.error_id, msg=error.error_msg,
         )  # fmt: skip
-        return _accepted(reqid, order_xtp_id=order_xtp_id, order_cancel_xtp_id=cancel_id)
+        raise invalid(f"the counter refused the {what}: {error.error_id} {error.error_msg}")
 
     # Trade port: what the counter said
 
-    def cmd_order_events(self, caller: Caller, stock: Stock) -> list[Record]:
-        return self.day.order_events.get((stock.market_type, stock.code), [])
+    def cmd_order_events(self, caller: Caller, query: tuple[Stock, str | None]) -> Any:
+        stock, day = query
+        return self._with_view("order-callbacks", day, lambda v: v.of_stock(stock.market_type, stock.code))
 
-    def cmd_trade_events(self, caller: Caller, stock: Stock) -> list[Record]:
-        return self.day.trade_events.get((stock.market_type, stock.code), [])
+    def cmd_trade_events(self, caller: Caller, query: tuple[Stock, str | None]) -> Any:
+        stock, day = query
+        return self._with_view("trade-callbacks", day, lambda v: v.of_stock(stock.market_type, stock.code))
 
-    def cmd_asset(self, caller: Caller, _: None) -> dict[str, Any]:
-        if self.day.asset is None:
-            raise not_found("no asset answer from the counter yet; request one with 210001")
-        return {**self.day.asset, "stat": 200}
+    def cmd_asset(self, caller: Caller, day: str | None) -> Any:
+        def answer(view: AnswersView) -> dict[str, Any]:
+            if view.latest is None:
+                raise not_found(f"no asset answer from the counter{_on(day)}; request one with 210001")
+            return {**view.latest, "stat": 200}
 
-    def cmd_positions(self, caller: Caller, reqid: int | None) -> list[Record]:
-        return self._answered("position", reqid)
+        return self._with_view("asset-query", day, answer)
 
-    def cmd_orders(self, caller: Caller, reqid: int | None) -> list[Record]:
-        return self._answered("order", reqid)
+    def cmd_positions(self, caller: Caller, query: tuple[int | None, str | None]) -> Any:
+        return self._answered("position-query", *query)
 
-    def cmd_trades(self, caller: Caller, reqid: int | None) -> list[Record]:
-        return self._answered("trade", reqid)
+    def cmd_orders(self, caller: Caller, query: tuple[int | None, str | None]) -> Any:
+        return self._answered("order-query", *query)
 
-    def _answered(self, kind: str, reqid: int | None) -> list[Record]:
-        if reqid is None:
-            return all_records(self.day.answers_of_kind(kind))
-        answer: QueryAnswer | None = self.day.answer(reqid)
-        if answer is None or answer.kind != kind:
-            raise not_found(f"no {kind} request with reqid {reqid} today")
-        if answer.error is not None:
-            raise not_found(
-                f"the counter answered reqid {reqid} with error "
-                f"{answer.error.error_id}: {answer.error.error_msg}"
-            )
-        if not answer.complete:
-            raise not_found(f"the counter has not answered reqid {reqid} yet; ask again shortly")
-        return answer.records
+    def cmd_trades(self, caller: Caller, query: tuple[int | None, str | None]) -> Any:
+        return self._answered("trade-query", *query)
+
+    def _answered(self, queue: str, reqid: int | None, day: str | None) -> Any:
+        def answer(view: AnswersView) -> list[Record]:
+            if reqid is None:
+                return view.all_records()
+            found = view.answers.get(reqid)
+            if found is None:
+                raise not_found(f"no {view.kind} request with reqid {reqid}{_on(day)}")
+            if found.error is not None:
+                raise not_found(
+                    f"the counter answered reqid {reqid} with error "
+                    f"{found.error.error_id}: {found.error.error_msg}"
+                )
+            if not found.complete:
+                raise not_found(f"the counter has not answered reqid {reqid} yet; ask again shortly")
+            return found.records
+
+        return self._with_view(queue, day, answer)
+
+    # Views of today, or of a past day read from disk
+
+    def _with_view(self, queue: str, day: str | None, answer: Any) -> Any:
+        service = self.queues[queue]
+        if day is None or day == self.journal.day:
+            return answer(service.current())
+        service.current()  # a stopped queue service answers 503 for past days too
+        entries = self._past.get(day)
+        if entries is not None:
+            return answer(service.view_of(entries))
+        return self._run_blocking(self.journal.thd_read_day, day).addCallback(
+            self._remember_day, day
+        ).addCallback(lambda entries: answer(service.view_of(entries)))
+
+    def _remember_day(self, entries: list[Entry], day: str) -> list[Entry]:
+        if not entries:
+            raise not_found(f"no journal for {day}")
+        self._past[day] = entries
+        while len(self._past) > _PAST_DAYS_CACHED:
+            self._past.popitem(last=False)
+        return entries
 
 
-def _refused(what: str, error: XTPError) -> OFXError:
-    return invalid(f"the counter refused the {what}: {error.error_id} {error.error_msg}")
+def _on(day: str | None) -> str:
+    return f" on {day}" if day else " yet"
+

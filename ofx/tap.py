@@ -10,8 +10,10 @@ then attach the returned service to your application::
     build_service(read_config("etc/ofx.ini")).setServiceParent(application)
 
 The service tree: C{sessions} (logins and authcodes) and C{login} (its port)
-when this process serves logins; C{gateway} (the XTP account) with C{quote}
-and C{trade} (their ports) when it holds an account.
+when this process serves logins; when it holds an XTP account, C{journal}
+(started first: it rebuilds the views), the seven queue services of
+L{ofx.queues.QUEUES}, C{gateway} (the account) and C{quote} and C{trade}
+(their ports).
 """
 
 from __future__ import annotations
@@ -34,7 +36,9 @@ from ofx.dispatch import Dispatcher
 from ofx.fronts import FrontFactory
 from ofx.login import IAuthority, LocalAuthority, LoginService
 from ofx.passwords import hash_password
+from ofx.queues import QUEUES, QueueService
 from ofx.service import GatewayService
+from ofx.store.journal import Journal
 from ofx.store.db import StoreError, open_database
 from ofx.store.reqids import RequestIds
 from ofx.store.users import UserStore
@@ -131,8 +135,17 @@ def build_service(config: Config, reactor: Any = None, backend: IXTPBackend | No
 
     if config.is_gateway:
         assert config.quote is not None and config.trade is not None
-        gateway = GatewayService(backend or make_backend(config, reactor), RequestIds(db))
+        journal = Journal(os.path.join(config.data, DATABASE), reactor, config.keep_days, config.journal)
+        journal.setServiceParent(top)
+        queues = {spec.name: QueueService(spec, journal) for spec in QUEUES}
+        for queue in queues.values():
+            queue.setServiceParent(top)
+        gateway = GatewayService(
+            backend or make_backend(config, reactor), RequestIds(db), journal, queues, run_blocking
+        )
         gateway.setServiceParent(top)
+        if sessions is not None:
+            sessions.journal = journal
         gateway_id = str(config.trade.advertise)
         authority: IAuthority
         if sessions is not None:

@@ -1,10 +1,9 @@
 """
-The day's data as the query commands see it.
+The views the query commands answer from, each built from journal entries.
 
-Every backend event lands here (through the gateway service) and every query
-command (C{100001}..C{100003}, C{200001}..C{200006}) answers from here:
-latest and all snapshots per stock, order and trade events per stock, the
-latest asset, and the counter's answers to each request id.
+A view holds one trading day. The queue services (L{ofx.queues}) feed them
+from the journal; a past day's views are built the same way from that day's
+entries on disk.
 """
 
 from __future__ import annotations
@@ -20,90 +19,92 @@ from ofx.backends.interface import Record, XTPError
 NO_RECORDS_ERROR = 11000350
 
 
+class QuotesView:
+    """Every snapshot of the day per stock (C{100001}..C{100003})."""
+
+    def __init__(self) -> None:
+        self.snapshots: dict[tuple[int, str], list[Record]] = defaultdict(list)
+
+    def add(self, record: Record) -> None:
+        self.snapshots[record["exchange_id"], record["ticker"]].append(record)
+
+    def latest(self, exchange_id: int, ticker: str) -> Record | None:
+        found = self.snapshots.get((exchange_id, ticker))
+        return found[-1] if found else None
+
+    def of_day(self, exchange_id: int, ticker: str) -> list[Record]:
+        return self.snapshots.get((exchange_id, ticker), [])
+
+
+class EventsView:
+    """
+    Order or trade events per stock (C{200001}, C{200002}). After a
+    reconnect the counter repeats what it already sent; C{key} names what
+    makes an event new, so a repeat is dropped.
+    """
+
+    def __init__(self, key: tuple[str, ...]) -> None:
+        self._key = key
+        self._seen: set[tuple[Any, ...]] = set()
+        self.by_stock: dict[tuple[int, str], list[Record]] = defaultdict(list)
+
+    def add(self, record: Record) -> None:
+        key = tuple(record.get(field) for field in self._key)
+        if key in self._seen:
+            return
+        self._seen.add(key)
+        self.by_stock[record["market"], record["ticker"]].append(record)
+
+    def of_stock(self, market: int, ticker: str) -> list[Record]:
+        return self.by_stock.get((market, ticker), [])
+
+
+ORDER_EVENT_KEY = ("order_xtp_id", "order_status", "order_submit_status", "qty_traded", "qty_left")
+TRADE_EVENT_KEY = ("market", "exec_id", "order_xtp_id")
+
+
+def order_event_record(body: dict[str, Any]) -> Record:
+    """An order event as 200001 shows it: a rejection carries the counter's error."""
+    record: Record = body["order"]
+    error = body.get("error")
+    if error and error[0]:
+        record = dict(record, error_id=error[0], error_msg=error[1])
+    return record
+
+
 @attr.define
 class QueryAnswer:
     """The counter's answer to one request id, as it arrives."""
 
-    kind: str
     records: list[Record] = attr.Factory(list)
     error: XTPError | None = None
     complete: bool = False
 
 
-class DayData:
-    """In-memory views of the day, keyed as the commands ask for them."""
+class AnswersView:
+    """The counter's answers to one kind of request (asset, position, order, trade), by reqid."""
 
-    def __init__(self) -> None:
-        self.quotes: dict[tuple[int, str], list[Record]] = defaultdict(list)
-        self.order_events: dict[tuple[int, str], list[Record]] = defaultdict(list)
-        self.trade_events: dict[tuple[int, str], list[Record]] = defaultdict(list)
-        self.asset: Record | None = None
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
         self.answers: dict[int, QueryAnswer] = {}
-        self._by_kind: dict[str, list[int]] = defaultdict(list)
-        # After a reconnect the counter repeats what it had already sent
-        # (the trade session resumes and is reconciled by queries): these
-        # keys let a repeat be recognised and dropped.
-        self._seen_orders: set[tuple[Any, ...]] = set()
-        self._seen_trades: set[tuple[Any, ...]] = set()
+        self.latest: Record | None = None
 
-    def add_quote(self, record: Record) -> None:
-        self.quotes[record["exchange_id"], record["ticker"]].append(record)
+    def expect(self, reqid: int) -> None:
+        self.answers.setdefault(reqid, QueryAnswer())
 
-    def latest_quote(self, exchange_id: int, ticker: str) -> Record | None:
-        snapshots = self.quotes.get((exchange_id, ticker))
-        return snapshots[-1] if snapshots else None
-
-    def quotes_of_day(self, exchange_id: int, ticker: str) -> list[Record]:
-        return self.quotes.get((exchange_id, ticker), [])
-
-    def add_order_event(self, record: Record, error: XTPError | None) -> None:
-        key = (
-            record["order_xtp_id"], record["order_status"], record["order_submit_status"],
-            record["qty_traded"], record["qty_left"],
-        )  # fmt: skip
-        if key in self._seen_orders:
-            return
-        self._seen_orders.add(key)
-        if error is not None and error.error_id:
-            record = dict(record, error_id=error.error_id, error_msg=error.error_msg)
-        self.order_events[record["market"], record["ticker"]].append(record)
-
-    def add_trade_event(self, record: Record) -> None:
-        key = (record["market"], record["exec_id"], record["order_xtp_id"])
-        if key in self._seen_trades:
-            return
-        self._seen_trades.add(key)
-        self.trade_events[record["market"], record["ticker"]].append(record)
-
-    def expect_answer(self, request_id: int, kind: str) -> None:
-        """A request went to the counter; its answer will come under C{request_id}."""
-        self.answers[request_id] = QueryAnswer(kind)
-        self._by_kind[kind].append(request_id)
-
-    def add_answer(
-        self, kind: str, request_id: int, record: Record | None, error: XTPError | None, is_last: bool
-    ) -> None:
-        answer = self.answers.get(request_id)
+    def add(self, reqid: int, record: Record | None, error: XTPError | None, is_last: bool) -> None:
+        answer = self.answers.get(reqid)
         if answer is None:
-            # An answer the gateway did not ask for in this process (a request
-            # sent before a restart): keep it all the same.
-            self.expect_answer(request_id, kind)
-            answer = self.answers[request_id]
+            # An answer to a request not seen (the counter reconciling after a
+            # reconnect): keep it all the same.
+            answer = self.answers[reqid] = QueryAnswer()
         if record is not None:
             answer.records.append(record)
-            if kind == "asset":
-                self.asset = record
+            self.latest = record
         if error is not None and error.error_id and error.error_id != NO_RECORDS_ERROR:
             answer.error = error
         if is_last:
             answer.complete = True
 
-    def answer(self, request_id: int) -> QueryAnswer | None:
-        return self.answers.get(request_id)
-
-    def answers_of_kind(self, kind: str) -> list[QueryAnswer]:
-        return [self.answers[r] for r in self._by_kind.get(kind, ())]
-
-
-def all_records(answers: list[QueryAnswer]) -> list[Any]:
-    return [record for answer in answers for record in answer.records]
+    def all_records(self) -> list[Record]:
+        return [record for answer in self.answers.values() for record in answer.records]

@@ -6,99 +6,15 @@ sockets or waiting.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Sequence
 from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
-from twisted.internet.defer import succeed
-from twisted.internet.task import Clock
-from twisted.internet.testing import StringTransport
 from twisted.logger import capturedLogs, formatEvent
 from twisted.trial.unittest import TestCase
 
-from ofx.backends.fake import FakeBackend
-from ofx.backends.interface import Ticker
-from ofx.config import Address, FakeConfig
-from ofx.dispatch import Dispatcher
-from ofx.fronts import FrontFactory, FrontProtocol
-from ofx.login import LocalAuthority, LoginService
-from ofx.passwords import hash_password
-from ofx.service import GatewayService
-from ofx.store.db import open_database
-from ofx.store.reqids import RequestIds
-from ofx.store.users import UserStore
+from tests.harness import Gateway
 from tests.keys import CODEC, SECRET
-
-QUOTE, TRADE = Address("127.0.0.1", 11025), Address("127.0.0.1", 11026)
-# 2026-11-24 10:00:00 Beijing time, a Tuesday in continuous trading.
-OPEN = 1795485600.0
-PASSWORD_HASH = hash_password("s3cret-pw")
-
-
-class CountingFake(FakeBackend):
-    """The fake counter, remembering what the gateway asked it to subscribe."""
-
-    def __init__(self, *args: Any) -> None:
-        super().__init__(*args)
-        self.subscribed: list[Ticker] = []
-
-    def subscribe(self, tickers: Sequence[Ticker]) -> None:
-        self.subscribed.extend(tickers)
-        super().subscribe(tickers)
-
-
-class Gateway:
-    """A gateway and its login service wired as tap.build_service wires them."""
-
-    def __init__(self, test: TestCase) -> None:
-        self.clock = Clock()
-        self.clock.advance(OPEN)
-        db = open_database(os.path.join(test.mktemp(), "ofx.db"))
-        users = UserStore(db)
-        users.add("alice", PASSWORD_HASH, 0.0)
-        self.backend = CountingFake(
-            self.clock, FakeConfig(seed=3, interval=3.0, positions=(("600000", 1000),))
-        )
-        self.service = GatewayService(self.backend, RequestIds(db))
-        self.login_service = LoginService(
-            users, self.clock, lambda f, *a: succeed(f(*a)), (QUOTE, TRADE)
-        )
-        authority = LocalAuthority(self.login_service, str(TRADE))
-        self.factories = {
-            "login": FrontFactory("login", Dispatcher("login", CODEC, self.login_service)),
-            "quote": FrontFactory("quote", Dispatcher("quote", CODEC, self.service, None, self.service.is_up)),
-            "trade": FrontFactory(
-                "trade", Dispatcher("trade", CODEC, self.service, authority, self.service.is_up)
-            ),
-        }
-        self.login_service.startService()
-        self.service.startService()
-        test.addCleanup(self.service.stopService)
-        test.addCleanup(self.login_service.stopService)
-        self.clock.advance(0)
-        self.connections: dict[str, tuple[FrontProtocol, StringTransport]] = {}
-        self.authcode = self.ask("login", 1, {"username": "alice", "password": "s3cret-pw"})["authcode"]
-
-    def ask(self, port: str, cmd: int, params: Any = None, authcode: Any = "mine") -> Any:
-        """Send one request on a connection to C{port}; return the decoded answer."""
-        if port not in self.connections:
-            protocol = self.factories[port].buildProtocol(None)
-            transport = StringTransport()
-            protocol.makeConnection(transport)
-            self.connections[port] = (protocol, transport)
-        protocol, transport = self.connections[port]
-        transport.clear()
-        message: dict[str, Any] = {"cmd": cmd, "params": params}
-        if port == "trade":
-            message["authcode"] = self.authcode if authcode == "mine" else authcode
-        protocol.dataReceived(CODEC.encode_request(message) + b"\r\n")
-        (line,) = transport.value().split(b"\r\n")[:-1]
-        return CODEC.decode_answer(line)
-
-    def tick(self, seconds: float = 3.0) -> None:
-        self.clock.advance(seconds)
 
 
 class QuotePortTests(TestCase):

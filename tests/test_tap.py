@@ -16,6 +16,9 @@ from ofx.tap import Options, build_service
 from ofx.users_cli import main as users_main
 from tests.keys import SECRET
 
+QUEUE_NAMES = ["md-receiver", "order-callbacks", "trade-callbacks", "order-query", "trade-query",
+               "asset-query", "position-query"]  # fmt: skip
+
 GATEWAY = f"""
 [ofx]
 key = {SECRET}
@@ -41,9 +44,15 @@ class WiringTests(TestCase):
         return build_service(config_from_string(text, path), reactor), reactor
 
     def test_gateway_children(self) -> None:
-        """A gateway with its own login port has sessions, login, gateway, quote and trade, sharing one gateway."""
+        """
+        A gateway with its own login port has sessions and login, then the
+        journal (first, so it rebuilds the views before anything reads them),
+        the seven queue services, the gateway, quote and trade.
+        """
         top, reactor = self.build(GATEWAY)
-        self.assertEqual(sorted(s.name for s in top), ["gateway", "login", "quote", "sessions", "trade"])
+        names = [s.name for s in top]
+        self.assertEqual(names[:3], ["sessions", "login", "journal"])
+        self.assertEqual(sorted(names[3:]), sorted(QUEUE_NAMES + ["gateway", "quote", "trade"]))
         top.startService()
         self.addCleanup(top.stopService)
         ports = {port: (factory, interface) for port, factory, _, interface in reactor.tcpServers}
@@ -64,7 +73,7 @@ class WiringTests(TestCase):
         """A gateway with [login] server has no login port of its own."""
         text = GATEWAY.replace("listen = tcp:11027:interface=127.0.0.1\ndemo_user = yes", "server = 127.0.0.1:11027")
         top, _ = self.build(text)
-        self.assertEqual(sorted(s.name for s in top), ["gateway", "quote", "trade"])
+        self.assertEqual(sorted(s.name for s in top), sorted(QUEUE_NAMES + ["gateway", "journal", "quote", "trade"]))
 
     def test_bad_endpoint_names_key(self) -> None:
         """An endpoint string Twisted cannot parse is a config error naming [quote] listen."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from twisted.trial.unittest import TestCase
 
 from ofx.backends.interface import XTPError
-from ofx.views import DayData
+from ofx.views import ORDER_EVENT_KEY, TRADE_EVENT_KEY, AnswersView, EventsView, order_event_record
 
 
 def order(status: int, traded: int, left: int) -> dict[str, object]:
@@ -19,26 +19,24 @@ class ViewTests(TestCase):
         When the counter repeats events it already sent (after a reconnect),
         200001 and 200002 still list each order state and each fill once.
         """
-        day = DayData()
+        orders, trades = EventsView(ORDER_EVENT_KEY), EventsView(TRADE_EVENT_KEY)
         trade = {"order_xtp_id": 7, "ticker": "600000", "market": 2, "exec_id": "E1", "quantity": 100}
         for _ in range(2):
-            day.add_order_event(order(4, 0, 200), None)
-            day.add_trade_event(dict(trade))
-            day.add_order_event(order(1, 200, 0), None)
-        self.assertEqual([e["order_status"] for e in day.order_events[2, "600000"]], [4, 1])
-        self.assertEqual(len(day.trade_events[2, "600000"]), 1)
+            orders.add(order(4, 0, 200))
+            trades.add(dict(trade))
+            orders.add(order(1, 200, 0))
+        self.assertEqual([e["order_status"] for e in orders.of_stock(2, "600000")], [4, 1])
+        self.assertEqual(len(trades.of_stock(2, "600000")), 1)
 
     def test_rejection_carries_error(self) -> None:
         """A rejected order's event carries the counter's error id and message."""
-        day = DayData()
-        day.add_order_event(order(6, 0, 100), XTPError(11000010, "price out of limits"))
-        (event,) = day.order_events[2, "600000"]
+        event = order_event_record({"order": order(6, 0, 100), "error": [11000010, "price out of limits"]})
         self.assertEqual((event["error_id"], event["error_msg"]), (11000010, "price out of limits"))
 
     def test_empty_answer_is_complete(self) -> None:
         """The counter's 'no records' error completes an answer with no records, not an error."""
-        day = DayData()
-        day.expect_answer(5, "position")
-        day.add_answer("position", 5, None, XTPError(11000350, "no record"), True)
-        answer = day.answer(5)
+        view = AnswersView("position")
+        view.expect(5)
+        view.add(5, None, XTPError(11000350, "no record"), True)
+        answer = view.answers[5]
         self.assertEqual((answer.records, answer.error, answer.complete), ([], None, True))

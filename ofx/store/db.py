@@ -13,7 +13,7 @@ import os
 import sqlite3
 from importlib import resources
 
-CURRENT_VERSION = 1
+CURRENT_VERSION = 2
 
 
 class StoreError(Exception):

@@ -1,0 +1,33 @@
+-- OFX store, schema version 2: client accounts, request-id reservations and the journal.
+CREATE TABLE version (
+    version INTEGER NOT NULL
+);
+
+CREATE TABLE users (
+    name TEXT PRIMARY KEY NOT NULL,
+    password_hash TEXT NOT NULL,          -- Argon2id (libsodium crypto_pwhash_str)
+    disabled INTEGER NOT NULL DEFAULT 0,
+    gateway TEXT,                         -- 'quote-host:port, trade-host:port'; NULL: this gateway
+    created REAL NOT NULL,
+    last_login REAL
+);
+
+-- Hi-lo reservations: a process takes a block of ids and writes its end here
+-- before using any of it, so ids only grow, across restarts and crashes.
+CREATE TABLE counters (
+    name TEXT PRIMARY KEY NOT NULL,
+    value INTEGER NOT NULL
+);
+
+-- The journal: append-only, one sequence per trading day. Every command that
+-- changed something, every counter event, every login and logout.
+CREATE TABLE journal (
+    day TEXT NOT NULL,                    -- trading day, YYYYMMDD
+    seq INTEGER NOT NULL,                 -- 1, 2, 3 ... within the day
+    ts REAL NOT NULL,                     -- Unix time it was appended
+    kind TEXT NOT NULL,
+    user TEXT,                            -- who sent the command, for commands
+    reqid INTEGER,
+    body TEXT NOT NULL,                   -- JSON
+    PRIMARY KEY (day, seq)
+) WITHOUT ROWID;

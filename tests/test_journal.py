@@ -1,0 +1,202 @@
+"""
+The journal and the queue services built on it: nothing acknowledged is
+lost, the views come back after a restart, stopped queue services catch up.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from typing import Any
+
+from twisted.internet import reactor
+from twisted.internet.defer import inlineCallbacks
+from twisted.internet.task import Clock
+from twisted.trial.unittest import TestCase
+
+from ofx.store import db as store_db
+from ofx.store.db import open_database
+from ofx.store.journal import Journal, beijing_day
+from tests.harness import OPEN, Gateway
+
+SH600000 = {"code": "600000", "market": "SH"}
+
+
+def dump(path: str) -> list[str]:
+    """The schema of a database, as text, for comparing two of them."""
+    con = sqlite3.connect(path)
+    rows = con.execute("SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY name")
+    return [" ".join(" ".join(str(c) for c in row).split()) for row in rows]
+
+
+class SchemaTests(TestCase):
+    def test_upgrade_equals_fresh(self) -> None:
+        """A version 1 store upgraded to the current version has exactly the schema of a new one."""
+        old = os.path.join(self.mktemp(), "old.db")
+        self.patch(store_db, "CURRENT_VERSION", 1)
+        open_database(old).execute("INSERT INTO users VALUES ('u', 'h', 0, NULL, 0, NULL)")
+        self.patch(store_db, "CURRENT_VERSION", 2)
+        upgraded = open_database(old)
+        fresh = os.path.join(self.mktemp(), "fresh.db")
+        open_database(fresh)
+        self.assertEqual(
+            [line.replace("-- From version 1 to 2: add the journal.", "") for line in dump(old)],
+            dump(fresh),
+        )
+        self.assertEqual(upgraded.execute("SELECT version FROM version").fetchone()[0], 2)
+        self.assertEqual(upgraded.execute("SELECT name FROM users").fetchone()[0], "u")
+
+
+class JournalTests(TestCase):
+    def test_sequence_per_day(self) -> None:
+        """Entries are numbered 1, 2, 3 within a day, and the numbering continues after a reopen."""
+        path = os.path.join(os.path.abspath(self.mktemp()), "ofx.db")
+        clock = Clock()
+        clock.advance(OPEN)
+        journal = Journal(path, clock)
+        for i in range(3):
+            journal.append("market_data", {"i": i})
+        self.assertEqual(journal.seq, 3)
+        again = Journal(path, clock)
+        again.append("market_data", {"i": 3})
+        self.assertEqual([e.seq for e in again.read_day(again.day)], [1, 2, 3, 4])
+
+    @inlineCallbacks
+    def test_durable_append_waits_for_disk(self) -> Any:
+        """
+        With the writer thread running, a durable append fires only once the
+        entry can be read back by another connection.
+        """
+        path = os.path.join(os.path.abspath(self.mktemp()), "ofx.db")
+        journal = Journal(path, reactor)
+        journal.startService()
+        self.addCleanup(journal.stopService)
+        for i in range(100):
+            journal.append("market_data", {"i": i})
+        yield journal.append("order", {"ticker": "600000"}, "alice", 7, durable=True)
+        on_disk = list(Journal(path, reactor).read_day(journal.day))
+        self.assertEqual(len(on_disk), 101)
+        self.assertEqual((on_disk[-1].kind, on_disk[-1].user, on_disk[-1].reqid), ("order", "alice", 7))
+
+    def test_stop_flushes(self) -> None:
+        """Stopping the journal writes everything appended before."""
+        path = os.path.join(os.path.abspath(self.mktemp()), "ofx.db")
+        journal = Journal(path, reactor)
+        journal.startService()
+        for i in range(1000):
+            journal.append("market_data", {"i": i})
+        journal.stopService()
+        self.assertEqual(len(list(journal.read_day(journal.day))), 1000)
+
+    def test_prune_keeps_newest_days(self) -> None:
+        """Old days are pruned; the newest keep_days stay readable."""
+        path = os.path.join(os.path.abspath(self.mktemp()), "ofx.db")
+        clock = Clock()
+        clock.advance(OPEN)
+        journal = Journal(path, clock)
+        for _ in range(4):
+            journal.append("market_data", {})
+            clock.advance(86400)
+        journal.append("market_data", {})
+        self.assertEqual(len(journal.days()), 5)
+        self.assertEqual(journal.prune(2), 3)
+        self.assertEqual(journal.days()[-1], journal.day)
+
+
+class RebuildTests(TestCase):
+    def test_views_rebuilt_after_restart(self) -> None:
+        """
+        A gateway started again on the same store answers the quote, order,
+        trade and query commands exactly as before.
+        """
+        folder = os.path.abspath(self.mktemp())
+        gw = Gateway(self, folder=folder)
+        gw.ask("quote", 110001, [SH600000])
+        gw.tick()
+        quote = gw.ask("quote", 100001, SH600000)
+        placed = gw.ask("trade", 210005, {"ticker": "600000", "market": "SH", "price": quote["ask"][0],
+                                          "quantity": 100, "side": 1})  # fmt: skip
+        gw.clock.advance(0)
+        asked = gw.ask("trade", 210002)
+        gw.ask("trade", 210003)
+        gw.ask("trade", 210001)
+        gw.clock.advance(0)
+        questions = [
+            ("quote", 100002, SH600000), ("trade", 200001, SH600000), ("trade", 200002, SH600000),
+            ("trade", 200004, {"reqid": asked["reqid"]}), ("trade", 200005, None), ("trade", 200003, None),
+        ]  # fmt: skip
+        before = [gw.ask(*q) for q in questions]
+        self.assertTrue(all(before))
+        gw.stop()
+        again = Gateway(self, folder=folder, clock=gw.clock)
+        after = [again.ask(*q) for q in questions]
+        # The counter sends a fresh snapshot when the new gateway subscribes again.
+        self.assertEqual(after[0][: len(before[0])], before[0])
+        self.assertEqual(after[1:], before[1:])
+        self.assertIn(placed["order_xtp_id"], again.service.order_senders)
+        self.assertGreater(again.ask("quote", 110001, [SH600000])["reqid"], asked["reqid"])
+
+
+class QueueServiceTests(TestCase):
+    def setUp(self) -> None:
+        self.gw = Gateway(self)
+        self.gw.ask("quote", 110001, [SH600000, {"code": "000001", "market": "SZ"}])
+        self.gw.tick()
+
+    def burst(self) -> None:
+        """Market data, orders (filled and queued), and answers to every kind of request."""
+        quote = self.gw.backend.snapshot((1, "600000"))
+        for price in (quote["ask"][0], quote["bid"][0]):
+            self.gw.ask("trade", 210005, {"ticker": "600000", "market": "SH", "price": price,
+                                          "quantity": 100, "side": 1})  # fmt: skip
+        for cmd in (210001, 210002, 210003, 210004):
+            self.gw.ask("trade", cmd)
+        for _ in range(3):
+            self.gw.tick()
+
+    def test_stop_start_each_loses_nothing(self) -> None:
+        """
+        Each queue service stopped during a burst answers 503 naming itself;
+        started again, its view equals one built from the whole journal.
+        """
+        questions = {
+            "md-receiver": ("quote", 100002, SH600000),
+            "order-callbacks": ("trade", 200001, SH600000),
+            "trade-callbacks": ("trade", 200002, SH600000),
+            "order-query": ("trade", 200005, None),
+            "trade-query": ("trade", 200006, None),
+            "asset-query": ("trade", 200003, None),
+            "position-query": ("trade", 200004, None),
+        }
+        for name, question in questions.items():
+            queue = self.gw.queues[name]
+            queue.stopService()
+            self.burst()
+            stopped = self.gw.ask(*question)
+            self.assertEqual(stopped["stat"], 503)
+            self.assertIn(name, stopped["error"])
+            queue.startService()
+            live = self.gw.ask(*question)
+            self.assertNotIsInstance(live, dict) if name != "asset-query" else self.assertEqual(live["stat"], 200)
+            from_disk = queue.view_of(self.gw.journal.read_day(self.gw.journal.day))
+            self.assertEqual(vars(from_disk), vars(queue.view), name)
+
+    def test_new_day(self) -> None:
+        """
+        At midnight Beijing time the journal starts a new day: today's views
+        are empty, and yesterday stays readable with its date.
+        """
+        yesterday = self.gw.journal.day
+        count = len(self.gw.ask("quote", 100002, SH600000))
+        self.assertGreater(count, 0)
+        _, end = beijing_day(self.gw.clock.seconds())
+        self.gw.clock.advance(end - self.gw.clock.seconds() + 1)
+        self.gw.ask("trade", 210001)
+        self.assertNotEqual(self.gw.journal.day, yesterday)
+        self.assertEqual(next(iter(self.gw.journal.read_day(self.gw.journal.day))).seq, 1)
+        today = self.gw.ask("quote", 100002, SH600000)
+        self.assertLess(len(today), count + 1)
+        past = self.gw.ask("quote", 100002, dict(SH600000, date=yesterday))
+        self.assertEqual(len(past), count)
+        missing = self.gw.ask("quote", 100002, dict(SH600000, date="20000101"))
+        self.assertEqual(missing["stat"], 404)
