@@ -34,6 +34,7 @@ def open_database(path: str) -> sqlite3.Connection:
     os.makedirs(folder, exist_ok=True)
     db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     db.row_factory = sqlite3.Row
+    db.execute("PRAGMA page_size=8192")  # only takes effect on a new file
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=FULL")
     db.execute("PRAGMA busy_timeout=5000")

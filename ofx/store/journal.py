@@ -22,13 +22,14 @@ being killed, and may lose the last moments before a power cut.
 from __future__ import annotations
 
 import json
+import marshal
 import sqlite3
 import threading
+from collections import deque
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta, timezone
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
-import attr
 from twisted.application.service import Service
 from twisted.internet.defer import Deferred
 from twisted.logger import Logger
@@ -39,8 +40,9 @@ BEIJING = timezone(timedelta(hours=8))
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
 
 
-@attr.s(slots=True, frozen=True, auto_attribs=True)
-class Entry:
+class Entry(NamedTuple):
+    """One journal entry (a named tuple: made on the hot path, it must be cheap)."""
+
     day: str
     seq: int
     ts: float
@@ -48,6 +50,27 @@ class Entry:
     body: Any
     user: str | None = None
     reqid: int | None = None
+
+
+# Market data, by far the most frequent entry, is stored with marshal: about
+# 4 us a snapshot against 18 us for JSON. Only OFX reads its own journal.
+_BINARY_KINDS = frozenset({"market_data"})
+
+
+def _encode_body(kind: str, body: Any) -> str | bytes:
+    return marshal.dumps(body, 4) if kind in _BINARY_KINDS else _encode(body)
+
+
+_DAY = 1_000_000_000
+
+
+def _id(day: str, seq: int) -> int:
+    """The row id: the day and its sequence number in one ordered integer."""
+    return int(day) * _DAY + seq
+
+
+def _decode_body(stored: str | bytes) -> Any:
+    return marshal.loads(stored) if isinstance(stored, bytes) else json.loads(stored)
 
 
 class Consumer(Protocol):
@@ -77,18 +100,20 @@ class _Writer(threading.Thread):
         self._path = path
         self._done = done
         self._lock = threading.Condition()
-        self._rows: list[Entry] = []
-        self._waiting: list[Deferred[None]] = []
+        # (entry, Deferred or None) pairs; deque append and popleft are
+        # thread-safe, so the reactor thread takes the lock only to wake an
+        # idle writer.
+        self._queue: deque[tuple[Entry, Deferred[None] | None]] = deque()
+        self._idle = False
         self._stopping = False
         self.failure: BaseException | None = None
         self.written = 0
 
     def add(self, entry: Entry, durable: Deferred[None] | None) -> None:
-        with self._lock:
-            self._rows.append(entry)
-            if durable is not None:
-                self._waiting.append(durable)
-            self._lock.notify()
+        self._queue.append((entry, durable))
+        if self._idle:
+            with self._lock:
+                self._lock.notify()
 
     def stop(self) -> None:
         with self._lock:
@@ -96,18 +121,32 @@ class _Writer(threading.Thread):
             self._lock.notify()
         self.join()
 
+    def _take(self) -> list[tuple[Entry, Deferred[None] | None]] | None:
+        """The next batch: everything queued, waiting if there is nothing; None to stop."""
+        queue = self._queue
+        if not queue:
+            with self._lock:
+                self._idle = True
+                while not queue and not self._stopping:
+                    self._lock.wait()
+                self._idle = False
+                if not queue:
+                    return None
+        return [queue.popleft() for _ in range(len(queue))]
+
     def run(self) -> None:
         db = open_database(self._path)
-        full = False
+        # Checkpoint the WAL every 32 MiB rather than every 8: fewer, larger copies.
+        db.execute("PRAGMA wal_autocheckpoint=4000")
+        db.execute("PRAGMA cache_size=-65536")
+        full = True  # open_database leaves synchronous=FULL
         try:
             while True:
-                with self._lock:
-                    while not self._rows and not self._stopping:
-                        self._lock.wait()
-                    if not self._rows and self._stopping:
-                        return
-                    rows, self._rows = self._rows, []
-                    waiting, self._waiting = self._waiting, []
+                batch = self._take()
+                if batch is None:
+                    return
+                rows = [entry for entry, _ in batch]
+                waiting = [d for _, d in batch if d is not None]
                 if bool(waiting) != full:
                     full = bool(waiting)
                     db.execute(f"PRAGMA synchronous={'FULL' if full else 'NORMAL'}")
@@ -126,8 +165,8 @@ class _Writer(threading.Thread):
         with db:
             db.execute("BEGIN")
             db.executemany(
-                "INSERT INTO journal (day, seq, ts, kind, user, reqid, body) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [(e.day, e.seq, e.ts, e.kind, e.user, e.reqid, _encode(e.body)) for e in rows],
+                "INSERT INTO journal (id, ts, kind, user, reqid, body) VALUES (?, ?, ?, ?, ?, ?)",
+                [(_id(e.day, e.seq), e.ts, e.kind, e.user, e.reqid, _encode_body(e.kind, e.body)) for e in rows],
             )
 
 
@@ -274,8 +313,10 @@ class Journal(Service):
     # Reading
 
     def _last_seq(self, day: str) -> int:
-        row = self._db.execute("SELECT max(seq) FROM journal WHERE day = ?", (day,)).fetchone()
-        return int(row[0] or 0)
+        row = self._db.execute(
+            "SELECT max(id) FROM journal WHERE id > ? AND id < ?", (_id(day, 0), _id(day, _DAY))
+        ).fetchone()
+        return int(row[0]) - _id(day, 0) if row[0] else 0
 
     def replay_today(self) -> int:
         """
@@ -290,11 +331,13 @@ class Journal(Service):
 
     def read_day(self, day: str, db: sqlite3.Connection | None = None) -> Iterable[Entry]:
         """Every entry of C{day} in sequence order (blocking: use L{thd_read_day} off the reactor)."""
+        start = _id(day, 0)
         cursor = (db or self._db).execute(
-            "SELECT day, seq, ts, kind, body, user, reqid FROM journal WHERE day = ? ORDER BY seq", (day,)
+            "SELECT id, ts, kind, body, user, reqid FROM journal WHERE id > ? AND id < ? ORDER BY id",
+            (start, _id(day, _DAY)),
         )
-        for day_, seq, ts, kind, body, user, reqid in cursor:
-            yield Entry(day_, seq, ts, kind, json.loads(body), user, reqid)
+        for id_, ts, kind, body, user, reqid in cursor:
+            yield Entry(day, id_ - start, ts, kind, _decode_body(body), user, reqid)
 
     def thd_read_day(self, day: str) -> list[Entry]:
         """L{read_day} with a connection of its own, for a thread."""
@@ -305,13 +348,20 @@ class Journal(Service):
             db.close()
 
     def days(self) -> list[str]:
-        return [r[0] for r in self._db.execute("SELECT DISTINCT day FROM journal ORDER BY day")]
+        """The days the journal holds, oldest first (one index probe per day)."""
+        found: list[str] = []
+        row = self._db.execute("SELECT min(id) FROM journal").fetchone()
+        while row and row[0]:
+            day = str(row[0] // _DAY)
+            found.append(day)
+            row = self._db.execute("SELECT min(id) FROM journal WHERE id >= ?", ((int(day) + 1) * _DAY,)).fetchone()
+        return found
 
     def prune(self, keep_days: int) -> int:
         """Delete all but the newest C{keep_days} days; returns how many days went."""
         old = self.days()[:-keep_days] if keep_days > 0 else []
-        for day in old:
-            self._db.execute("DELETE FROM journal WHERE day = ?", (day,))
+        if old:
+            self._db.execute("DELETE FROM journal WHERE id < ?", (_id(old[-1], _DAY),))
         return len(old)
 
     @property

@@ -22,12 +22,10 @@ CREATE TABLE counters (
 -- The journal: append-only, one sequence per trading day. Every command that
 -- changed something, every counter event, every login and logout.
 CREATE TABLE journal (
-    day TEXT NOT NULL,                    -- trading day, YYYYMMDD
-    seq INTEGER NOT NULL,                 -- 1, 2, 3 ... within the day
+    id INTEGER PRIMARY KEY,               -- day * 1000000000 + seq: day YYYYMMDD, seq 1, 2, 3 ... in the day
     ts REAL NOT NULL,                     -- Unix time it was appended
     kind TEXT NOT NULL,
     user TEXT,                            -- who sent the command, for commands
     reqid INTEGER,
-    body TEXT NOT NULL,                   -- JSON
-    PRIMARY KEY (day, seq)
-) WITHOUT ROWID;
+    body BLOB NOT NULL                    -- JSON text; market data: Python marshal (version 4) bytes
+);
