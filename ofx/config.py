@@ -65,7 +65,7 @@ class LoginConfig:
 
 @attr.frozen
 class FakeConfig:
-    """Settings of the in-process simulated counter."""
+    """Settings of the in-process simulated counter (docs/fake-counter.md)."""
 
     seed: int = 1
     interval: float = 3.0
@@ -73,6 +73,14 @@ class FakeConfig:
     stocks: tuple[str, ...] = ()
     cash: float = 1_000_000.0
     positions: tuple[tuple[str, int], ...] = ()
+    always_open: bool = False
+    holidays: tuple[str, ...] = ()
+    replay: str | None = None
+    speed: float = 1.0
+    commission: float = 0.00025
+    min_commission: float = 5.0
+    stamp_tax: float = 0.0005
+    transfer_fee: float = 0.00001
 
 
 @attr.frozen
@@ -81,6 +89,28 @@ class XTPConfig:
 
     backend: str = "fake"
     settings: tuple[tuple[str, str], ...] = ()
+
+
+ADMIN_LISTEN = "tcp:11028:interface=127.0.0.1"
+
+
+@attr.frozen
+class AdminConfig:
+    """
+    The web console (C{[admin]}): where it listens, its one operator
+    account (an Argon2id hash, never a password), and what the basic
+    information page shows about this deployment.
+    """
+
+    listen: str = ADMIN_LISTEN
+    user: str = "admin"
+    password_hash: str = attr.field(default="", repr=False)
+    session_minutes: int = 480
+    customer: str = ""
+    account: str = ""
+    deployed: str = ""
+    monitor_interval: float = 5.0
+    monitor_hours: float = 6.0
 
 
 @attr.frozen
@@ -99,6 +129,7 @@ class Config:
     trade: FrontConfig | None = None
     xtp: XTPConfig = XTPConfig()
     fake: FakeConfig = FakeConfig()
+    admin: AdminConfig | None = None
 
     @property
     def is_gateway(self) -> bool:
@@ -121,7 +152,14 @@ SECTIONS: dict[str, frozenset[str]] = {
     "quote": frozenset({"listen", "advertise"}),
     "trade": frozenset({"listen", "advertise"}),
     "xtp": XTP_KEYS,
-    "fake": frozenset({"seed", "interval", "universe", "stocks", "cash", "positions"}),
+    "fake": frozenset(
+        {"seed", "interval", "universe", "stocks", "cash", "positions", "always_open", "holidays",
+         "replay", "speed", "commission", "min_commission", "stamp_tax", "transfer_fee"}
+    ),  # fmt: skip
+    "admin": frozenset(
+        {"listen", "user", "password_hash", "session_minutes", "customer", "account", "deployed",
+         "monitor_interval", "monitor_hours"}
+    ),  # fmt: skip
 }
 
 BACKENDS = ("fake", "ctypes")
@@ -246,6 +284,23 @@ def config_from_string(text: str, path: str = "<string>") -> Config:
 
     fake = FakeConfig()
     if parser.has_section("fake"):
+        from datetime import datetime
+
+        def rate(value: str) -> float:
+            number = float(value)
+            if not 0 <= number < 0.1:
+                raise ValueError(f"expected a rate such as 0.00025 (that is 0.025 %), got {value}")
+            return number
+
+        def dates(value: str) -> tuple[str, ...]:
+            days = tuple(v.strip() for v in value.split(",") if v.strip())
+            for day in days:
+                try:
+                    datetime.strptime(day, "%Y%m%d")
+                except ValueError:
+                    raise ValueError(f"{day!r} is not a date written YYYYMMDD") from None
+            return days
+
         fake = FakeConfig(
             seed=get("fake", "seed", int, 1),
             interval=get("fake", "interval", _positive_float, 3.0),
@@ -253,6 +308,40 @@ def config_from_string(text: str, path: str = "<string>") -> Config:
             stocks=get("fake", "stocks", _tickers, ()),
             cash=get("fake", "cash", _nonnegative_float, 1_000_000.0),
             positions=get("fake", "positions", _positions, ()),
+            always_open=get("fake", "always_open", _boolean, False),
+            holidays=get("fake", "holidays", dates, ()),
+            replay=opt("fake", "replay", lambda v: os.path.join(base, _nonempty(v))),
+            speed=get("fake", "speed", _positive_float, 1.0),
+            commission=get("fake", "commission", rate, 0.00025),
+            min_commission=get("fake", "min_commission", _nonnegative_float, 5.0),
+            stamp_tax=get("fake", "stamp_tax", rate, 0.0005),
+            transfer_fee=get("fake", "transfer_fee", rate, 0.00001),
+        )
+
+    admin = None
+    if parser.has_section("admin"):
+        # [admin]: the web console (ofx/web); see docs/admin-api.md.
+        from datetime import date
+
+        def argon2id_hash(value: str) -> str:
+            if not value.startswith("$argon2id$"):
+                raise ValueError("expected an Argon2id hash made by `python -m ofx admin-password`")
+            return value
+
+        def deployed(value: str) -> str:
+            date.fromisoformat(value)  # ValueError names the problem
+            return value
+
+        admin = AdminConfig(
+            listen=get("admin", "listen", _nonempty, ADMIN_LISTEN),
+            user=get("admin", "user", _nonempty, "admin"),
+            password_hash=get("admin", "password_hash", argon2id_hash),
+            session_minutes=get("admin", "session_minutes", _int_range(1, 7 * 24 * 60), 480),
+            customer=get("admin", "customer", str, ""),
+            account=get("admin", "account", str, ""),
+            deployed=get("admin", "deployed", deployed, ""),
+            monitor_interval=get("admin", "monitor_interval", _positive_float, 5.0),
+            monitor_hours=get("admin", "monitor_hours", _positive_float, 6.0),
         )
 
     return Config(
@@ -268,6 +357,7 @@ def config_from_string(text: str, path: str = "<string>") -> Config:
         trade=fronts.get("trade"),
         xtp=xtp,
         fake=fake,
+        admin=admin,
     )
 
 

@@ -38,8 +38,8 @@ from ofx.login import IAuthority, LocalAuthority, LoginService
 from ofx.passwords import hash_password
 from ofx.queues import QUEUES, QueueService
 from ofx.service import GatewayService
-from ofx.store.journal import Journal
 from ofx.store.db import StoreError, open_database
+from ofx.store.journal import Journal
 from ofx.store.reqids import RequestIds
 from ofx.store.users import UserStore
 from ofx.wire import Codec, derive_key
@@ -140,9 +140,12 @@ def build_service(config: Config, reactor: Any = None, backend: IXTPBackend | No
         queues = {spec.name: QueueService(spec, journal) for spec in QUEUES}
         for queue in queues.values():
             queue.setServiceParent(top)
-        gateway = GatewayService(
-            backend or make_backend(config, reactor), RequestIds(db), journal, queues, run_blocking
-        )
+        counter = backend or make_backend(config, reactor)
+        restore = getattr(counter, "restore", None)
+        if restore is not None:
+            # A simulated counter dies with the process: rebuild its day from the journal.
+            restore(journal.read_day(journal.day))
+        gateway = GatewayService(counter, RequestIds(db), journal, queues, run_blocking)
         gateway.setServiceParent(top)
         if sessions is not None:
             sessions.journal = journal

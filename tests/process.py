@@ -44,7 +44,7 @@ def gateway_ini(
         f"[quote]\nlisten = tcp:{quote}:interface=127.0.0.1\nadvertise = 127.0.0.1:{quote}\n"
         f"[trade]\nlisten = tcp:{trade}:interface=127.0.0.1\nadvertise = 127.0.0.1:{trade}\n"
         "[xtp]\nbackend = fake\n"
-        "[fake]\nseed = 7\ninterval = 0.2\ncash = 1000000\npositions = 600000:10000, 000001:5000\n"
+        "[fake]\nseed = 7\ninterval = 0.2\nalways_open = yes\ncash = 1000000\npositions = 600000:10000, 000001:5000\n"
     )
     return "".join(lines) + extra
 

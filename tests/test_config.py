@@ -112,3 +112,40 @@ class ConfigTests(TestCase):
     def test_not_ini(self) -> None:
         """Text that is not ini at all is one line, not a traceback."""
         self.assertConfigError("key = value\n", "not a valid ini file")
+
+
+class FakeSectionTests(TestCase):
+    """The [fake] keys of the simulated counter: sessions, replay, fees."""
+
+    assertConfigError = ConfigTests.assertConfigError
+
+    def test_fake_defaults(self) -> None:
+        """Without the new keys the fake keeps the exchanges' hours, walks, and charges the usual fees."""
+        fake = config_from_string(GATEWAY + "[fake]\nseed = 2\n", "test.ini").fake
+        self.assertEqual((fake.always_open, fake.holidays, fake.replay, fake.speed), (False, (), None, 1.0))
+        self.assertEqual((fake.commission, fake.min_commission, fake.stamp_tax, fake.transfer_fee), (0.00025, 5.0, 0.0005, 0.00001))
+
+    def test_fake_keys(self) -> None:
+        """Every [fake] key is read and converted; replay is relative to the ini file."""
+        text = GATEWAY + (
+            "[fake]\nalways_open = yes\nholidays = 20261001, 20261002\nreplay = day.csv\nspeed = 10\n"
+            "commission = 0.0003\nmin_commission = 0.1\nstamp_tax = 0.001\ntransfer_fee = 0\n"
+        )
+        fake = config_from_string(text, "/srv/ofx/etc/ofx.ini").fake
+        self.assertTrue(fake.always_open)
+        self.assertEqual(fake.holidays, ("20261001", "20261002"))
+        self.assertEqual((fake.replay, fake.speed), ("/srv/ofx/etc/day.csv", 10.0))
+        self.assertEqual((fake.commission, fake.min_commission, fake.stamp_tax, fake.transfer_fee), (0.0003, 0.1, 0.001, 0.0))
+
+    def test_bad_fake_values(self) -> None:
+        """A bad switch, date, speed or rate is one line naming its [fake] key."""
+        self.assertConfigError(GATEWAY + "[fake]\nalways_open = maybe\n", "[fake] always_open", "yes or no")
+        self.assertConfigError(GATEWAY + "[fake]\nholidays = 2026-10-01\n", "[fake] holidays", "YYYYMMDD")
+        self.assertConfigError(GATEWAY + "[fake]\nspeed = 0\n", "[fake] speed")
+        self.assertConfigError(GATEWAY + "[fake]\ncommission = 2.5\n", "[fake] commission", "0.00025")
+        self.assertConfigError(GATEWAY + "[fake]\nmin_commission = -1\n", "[fake] min_commission")
+        self.assertConfigError(GATEWAY + "[fake]\nreplay =\n", "[fake] replay")
+
+    def test_shipped_config_always_open(self) -> None:
+        """The shipped demo ini trades around the clock."""
+        self.assertTrue(read_config(SHIPPED).fake.always_open)

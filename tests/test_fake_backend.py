@@ -19,7 +19,7 @@ from zope.interface import implementer
 from zope.interface.verify import verifyObject
 
 from ofx.backends.fake import FakeBackend
-from ofx.backends.fake.fees import order_fee
+from ofx.backends.fake.fees import FEE_KEYS, order_fee
 from ofx.backends.fake.universe import limit_price, load_universe
 from ofx.backends.interface import BackendError, IBackendListener, IXTPBackend, XTPError
 from ofx.config import FakeConfig
@@ -428,22 +428,27 @@ class OrderTests(TestCase):
         self.assertEqual(record["insert_time"], 20240102093000000)
 
     def test_buy_across_three_levels(self) -> None:
-        """A buy for three ask levels' quantity fills level by level: three trades, one ALLTRADED event."""
+        """
+        A buy for three ask levels' quantity fills level by level: the
+        accepted event, three trades, then one ALLTRADED event (the real
+        counter's order, XTP FAQ 242).
+        """
         backend, clock, listener = running()
         book = backend.snapshot(SH600000)
         asks, sizes = book["ask"][:3], book["ask_qty"][:3]
         xtp_id = backend.insert_order(order("600000", asks[2], sum(sizes)))
         clock.advance(0)
-        self.assertEqual([e[0] for e in listener.events], ["trade_event"] * 3 + ["order_event"])
+        self.assertEqual([e[0] for e in listener.events], ["order_event"] + ["trade_event"] * 3 + ["order_event"])
         trades = listener.records("trade_event")
         self.assertEqual([(t["price"], t["quantity"]) for t in trades], list(zip(asks, sizes, strict=True)))
         self.assertEqual([t["report_index"] for t in trades], [1, 2, 3])
         self.assertEqual(len({t["exec_id"] for t in trades}), 3)
         for t in trades:
-            self.assertEqual(set(t), set(TRADE_FIELDS))
+            self.assertEqual(set(t), set(TRADE_FIELDS) | set(FEE_KEYS))
             self.assertEqual(t["order_xtp_id"], xtp_id)
             self.assertAlmostEqual(t["trade_amount"], t["price"] * t["quantity"])
-        [(record, error)] = listener.named("order_event")
+        [(accepted, _), (record, error)] = listener.named("order_event")
+        self.assertEqual((accepted["order_status"], accepted["qty_left"]), (XTP_ORDER_STATUS_NOTRADEQUEUEING, sum(sizes)))
         self.assertEqual(record["order_status"], XTP_ORDER_STATUS_ALLTRADED)
         self.assertEqual((record["qty_traded"], record["qty_left"]), (sum(sizes), 0))
         self.assertAlmostEqual(record["trade_amount"], sum(t["trade_amount"] for t in trades))
@@ -529,7 +534,7 @@ class OrderTests(TestCase):
         self.assertIn("all traded", error.error_msg)
         self.assertEqual(unknown_info, {"order_cancel_xtp_id": unknown_cancel, "order_xtp_id": 12345})
         self.assertIn("12345", unknown_error.error_msg)
-        self.assertEqual(len(listener.named("order_event")), 1)
+        self.assertEqual(len(listener.named("order_event")), 2)  # accepted, all traded
 
     def assertRejected(self, listener: RecordingListener, words: str) -> XTPError:
         [(record, error)] = listener.named("order_event")
@@ -622,7 +627,7 @@ class OrderTests(TestCase):
         clock.advance(0)
         trades = listener.records("trade_event")
         self.assertEqual([t["price"] for t in trades], book["ask"][:5])
-        [(record, _)] = listener.named("order_event")
+        [_, (record, _)] = listener.named("order_event")
         self.assertEqual(record["order_status"], XTP_ORDER_STATUS_PARTTRADEDNOTQUEUEING)
         self.assertEqual(record["qty_left"], 1000)
 
@@ -634,7 +639,7 @@ class OrderTests(TestCase):
         backend.insert_order(order("000001", 0, qty, price_type=XTP_PRICE_ALL_OR_CANCEL))
         clock.advance(0)
         self.assertEqual(listener.named("trade_event"), [])
-        [(record, _)] = listener.named("order_event")
+        [_, (record, _)] = listener.named("order_event")
         self.assertEqual((record["order_status"], record["qty_left"]), (XTP_ORDER_STATUS_CANCELED, qty))
 
     def test_sell_holds_shares(self) -> None:
@@ -700,13 +705,17 @@ class QueryTests(TestCase):
         self.assertEqual(listener.named("query_answer"), [("order", 5, None, None, True)])
 
     def test_answers_match_events(self) -> None:
-        """Order and trade queries answer every record, is_last on the last, as the events said."""
+        """
+        Order and trade queries answer every record, is_last on the last:
+        each order as its latest event said, every trade as its event.
+        """
         backend, clock, listener = running()
         book = backend.snapshot(SH600000)
         backend.insert_order(order("600000", book["ask"][1], book["ask_qty"][0] + book["ask_qty"][1]))
         backend.insert_order(order("600000", 9.00, 100))
         clock.advance(0)
-        events = listener.records("order_event")
+        latest = {e["order_xtp_id"]: e for e in listener.records("order_event")}
+        events = list(latest.values())
         trades = listener.records("trade_event")
         backend.query_orders(1)
         backend.query_trades(2)

@@ -22,7 +22,7 @@ from typing import Any
 import attr
 
 from ofx.backends.fake import errors
-from ofx.backends.fake.fees import fee_increment
+from ofx.backends.fake.fees import DEFAULT, Fees, FeeSchedule
 from ofx.backends.fake.orders import Order
 from ofx.backends.fake.universe import Instrument
 from ofx.backends.interface import XTPError
@@ -97,7 +97,10 @@ def yuan(cents: int) -> str:
 class Account:
     """Cash in cents, positions by code, and holds by order id."""
 
-    def __init__(self, cash: int, positions: Iterable[tuple[Instrument, int]]) -> None:
+    def __init__(
+        self, cash: int, positions: Iterable[tuple[Instrument, int]], fees: FeeSchedule = DEFAULT
+    ) -> None:
+        self.fees = fees
         self.balance = cash
         self.fund_buy_amount = 0
         self.fund_buy_fee = 0
@@ -128,9 +131,9 @@ class Account:
         left = order.remaining
         if order.side == XTP_SIDE_BUY:
             worst = order.limit * left
-            return Hold(worst + fee_increment(XTP_SIDE_BUY, order.amount, order.amount + worst))
+            return Hold(worst + self.fees.increment(XTP_SIDE_BUY, order.amount, order.amount + worst).total)
         worst = order.instrument.upper * left
-        return Hold(fee_increment(XTP_SIDE_SELL, order.amount, order.amount + worst), left)
+        return Hold(self.fees.increment(XTP_SIDE_SELL, order.amount, order.amount + worst).total, left)
 
     def check(self, order: Order) -> XTPError | None:
         """Why a new order cannot be afforded, or None."""
@@ -138,17 +141,16 @@ class Account:
         code = order.ticker
         if need.shares > self.sellable(code):
             position = self.positions.get(code)
-            held = position.total if position else 0
-            why = f"insufficient sellable shares of {code}: selling {need.shares}, sellable {self.sellable(code)}"
+            why = f"{code}: selling {need.shares}, sellable {self.sellable(code)}"
             if position and position.bought:
-                why += f" (held {held}; shares bought today can be sold from the next trading day)"
+                why += "; shares bought today sell from the next trading day"
             return errors.error(errors.INSUFFICIENT_SHARES, why)
         if need.cash > self.buying_power:
-            what = "price x quantity + fees" if order.is_buy else "fees"
+            what = "price x qty + fees" if order.is_buy else "fees"
             return errors.error(
                 errors.INSUFFICIENT_FUNDS,
-                f"insufficient funds: order for {code} needs {yuan(need.cash)} ({what}), "
-                f"buying power is {yuan(self.buying_power)}",
+                f"insufficient funds: {code} needs {yuan(need.cash)} ({what}), "
+                f"buying power {yuan(self.buying_power)}",
             )
         return None
 
@@ -161,11 +163,15 @@ class Account:
         if new.cash or new.shares:
             self._holds[order.xtp_id] = new
 
-    def fill(self, order: Order, price: int, qty: int) -> None:
-        """Settle a fill already applied by L{Order.fill}, then re-hold the rest."""
+    def fill(self, order: Order, price: int, qty: int) -> Fees:
+        """
+        Settle a fill already applied by L{Order.fill}, then re-hold the
+        rest; return the fees the fill paid.
+        """
         assert order.instrument is not None
         amount = price * qty
-        fee = fee_increment(order.side, order.amount - amount, order.amount)
+        fees = self.fees.increment(order.side, order.amount - amount, order.amount)
+        fee = fees.total
         position = self.positions.get(order.ticker)
         if order.is_buy:
             if position is None:
@@ -186,6 +192,7 @@ class Account:
             position.cost = (position.cost * position.total + before // 2) // before
             position.profit_cost -= amount - fee
         self.hold(order)
+        return fees
 
     def asset_record(self) -> Record:
         """

@@ -1,36 +1,40 @@
 """
 L{FakeBackend}: the simulated counter behind L{IXTPBackend}.
 
-It wires the parts to a clock: the L{Market} moves on every C{interval}
-seconds, the L{Matcher} fills orders against it, the L{Account} keeps the
-money and the L{Blotter} the records. Calls change state at once; what the
-listener hears goes through one outbox delivered by C{callLater(0)}, so no
-event arrives inside the call that caused it and events keep their order
-(a real reactor does not promise FIFO among equal-time delayed calls).
-
-Everything follows from C{[fake] seed} and the clock: no wall time, no sleep.
+It wires the parts to a clock: the market source (the random walk or a
+replayed recording) and the trading phases (L{Sessions}) move on through
+one timer (L{Clockwork}), the L{Exchange} runs orders against both, the
+L{Account} keeps the money and the L{Blotter} the records. Calls change
+state at once; what the listener hears goes through one outbox delivered by
+C{callLater(0)}, so no event arrives inside the call that caused it and
+events keep their order (a real reactor does not promise FIFO among
+equal-time delayed calls). Everything follows from the configuration and
+the clock: no wall time, no sleep.
 """
 
 from __future__ import annotations
 
-import math
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import Any
 
+import attr
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
-from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 from zope.interface import implementer
 
 from ofx.backends.fake import errors
 from ofx.backends.fake.account import Account
-from ofx.backends.fake.market import Market
-from ofx.backends.fake.matching import Matcher
+from ofx.backends.fake.clockwork import Clockwork
+from ofx.backends.fake.exchange import Exchange
+from ofx.backends.fake.fees import FeeSchedule
 from ofx.backends.fake.orders import Blotter, Order
-from ofx.backends.fake.rules import Rejected, validate, worst_price
+from ofx.backends.fake.restore import JournalEntry, restore
+from ofx.backends.fake.sessions import Phase, Sessions
+from ofx.backends.fake.shape import check_order_shape, ticker_text
+from ofx.backends.fake.source import build_source
 from ofx.backends.fake.timestamps import trading_day, xtp_time
-from ofx.backends.fake.universe import Instrument, load_universe
+from ofx.backends.fake.universe import Instrument
 from ofx.backends.interface import (
     QUOTE_SESSION,
     TRADE_SESSION,
@@ -41,71 +45,16 @@ from ofx.backends.interface import (
     Ticker,
 )
 from ofx.config import FakeConfig
-from ofx.xtp_types import (
-    NAME_BY_EXCHANGE,
-    XTP_ORDER_STATUS_ALLTRADED,
-    XTP_ORDER_STATUS_CANCELED,
-    XTP_ORDER_STATUS_PARTTRADEDNOTQUEUEING,
-    XTP_ORDER_STATUS_REJECTED,
-)
+from ofx.xtp_types import EXCHANGE_BY_NAME
 
-_STATUS_WORDS = {
-    XTP_ORDER_STATUS_ALLTRADED: "all traded",
-    XTP_ORDER_STATUS_PARTTRADEDNOTQUEUEING: "partly traded and cancelled",
-    XTP_ORDER_STATUS_CANCELED: "cancelled",
-    XTP_ORDER_STATUS_REJECTED: "rejected",
-}
-_REQUIRED_FIELDS: dict[str, tuple[type, ...]] = {
-    "ticker": (str,),
-    "market": (int,),
-    "price": (int, float),
-    "quantity": (int,),
-    "price_type": (int,),
-    "side": (int,),
-}
-_OPTIONAL_INT_FIELDS = ("order_client_id", "business_type", "position_effect", "reserved1", "reserved2")
-
-
-def check_order_shape(order: Any) -> None:
-    """
-    Raise L{BackendError} for a record XTP could not even send (where
-    C{InsertOrder} returns 0); business rules are answered by order events.
-    """
-
-    def bad(message: str) -> BackendError:
-        return BackendError(errors.error(errors.BAD_RECORD, message))
-
-    if not isinstance(order, dict):
-        raise bad(f"an order must be a record, got {type(order).__name__}")
-    for name, types in _REQUIRED_FIELDS.items():
-        if name not in order:
-            raise bad(f"order record lacks {name!r}")
-        value = order[name]
-        if isinstance(value, bool) or not isinstance(value, types):
-            kind = "a string" if types == (str,) else "a number" if float in types else "an integer"
-            raise bad(f"order field {name!r} must be {kind}, got {value!r}")
-    if not math.isfinite(order["price"]):
-        raise bad(f"order field 'price' must be finite, got {order['price']!r}")
-    for name in _OPTIONAL_INT_FIELDS:
-        value = order.get(name, 0)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise bad(f"order field {name!r} must be a non-negative integer, got {value!r}")
-
-
-def _ticker_text(ticker: Any) -> str:
-    """C{600000 on SH} for a well-formed ticker, its repr otherwise."""
-    try:
-        exchange_id, code = ticker
-    except (TypeError, ValueError):
-        return repr(ticker)
-    return f"{code} on {NAME_BY_EXCHANGE.get(exchange_id, f'exchange {exchange_id}')}"
+__all__ = ["FakeBackend", "check_order_shape"]
 
 
 @implementer(IXTPBackend)
 class FakeBackend:
     """
-    An in-process counter: seeded market data, a matching engine against the
-    simulated book, and a cash account with T+1 positions.
+    An in-process counter: a simulated (or replayed) market, an exchange
+    with its trading day, and a cash account with T+1 positions.
 
     C{clock} provides C{IReactorTime} (C{task.Clock} in tests). Subscriptions
     are dropped on L{stop}, as logging out of XTP drops them; orders and the
@@ -118,19 +67,26 @@ class FakeBackend:
     def __init__(self, clock: IReactorTime, config: FakeConfig) -> None:
         self._clock = clock
         self.config = config
-        self.universe = load_universe(config.universe, config.stocks)
         now = clock.seconds()
-        self.market = Market(self.universe, config.seed, xtp_time(now))
-        self.account = Account(round(config.cash * 100), self._starting_positions(config))
+        self.source = build_source(config, now)
+        self.universe = self.source.universe
+        self.sessions = Sessions(config.always_open, config.holidays)
+        fees = FeeSchedule.from_config(
+            config.commission, config.min_commission, config.stamp_tax, config.transfer_fee
+        )
+        self.account = Account(round(config.cash * 100), self._starting_positions(config), fees)
         self.blotter = Blotter(first_id=int(trading_day(now)) * 1_000_000_000)
-        self.matcher = Matcher()
+        self.exchange = Exchange(
+            self.universe, self.source, self.account, self.blotter, self.sessions, self._emit
+        )
         self._listener: IBackendListener | None = None
         self._up = {QUOTE_SESSION: False, TRADE_SESSION: False}
         self._subscriptions: dict[str, int] = {}
         self._outbox: deque[tuple[str, tuple[Any, ...]]] = deque()
         self._flush_call: IDelayedCall | None = None
         self._login_call: IDelayedCall | None = None
-        self._ticker: LoopingCall | None = None
+        self.clockwork = Clockwork(clock, self.sessions, self.source, self.exchange, self._publish)
+        self._again: list[Order] = []
 
     def _starting_positions(self, config: FakeConfig) -> list[tuple[Instrument, int]]:
         quantities: dict[str, tuple[Instrument, int]] = {}
@@ -163,9 +119,6 @@ class FakeBackend:
         except Exception:
             self.log.failure("fake counter: listener failed on {name}", name=name)
 
-    def _now(self) -> int:
-        return xtp_time(self._clock.seconds())
-
     # -- sessions -------------------------------------------------------
 
     def start(self, listener: IBackendListener) -> None:
@@ -179,21 +132,28 @@ class FakeBackend:
         for session in (QUOTE_SESSION, TRADE_SESSION):
             self._up[session] = True
             self._emit("session_changed", session, True, f"{session} session logged in to the fake counter")
-        self._ticker = LoopingCall.withCount(self._on_tick)
-        self._ticker.clock = self._clock
-        self._ticker.start(self.config.interval, now=False)
+        again, self._again = self._again, []
+        for order in again:
+            self.exchange.admit(order, self._clock.seconds())
+        self.clockwork.start()
+
+    def restore(self, entries: Iterable[JournalEntry]) -> None:
+        """
+        Rebuild today's orders, trades and account from the gateway's
+        journal (L{ofx.backends.fake.restore}); call it before L{start}.
+        Not part of L{IXTPBackend}: a real counter keeps its own state.
+        """
+        self._again.extend(restore(self.exchange, entries))
 
     def stop(self) -> None:
         """
         Stop the market, deliver what is pending, then report both sessions
         down, all before returning; nothing stays scheduled.
         """
-        if self._login_call is not None:
+        if self._login_call is not None and self._login_call.active():
             self._login_call.cancel()
-            self._login_call = None
-        if self._ticker is not None and self._ticker.running:
-            self._ticker.stop()
-        self._ticker = None
+        self._login_call = None
+        self.clockwork.stop()
         if self._flush_call is not None:
             self._flush_call.cancel()
             self._flush()
@@ -211,9 +171,21 @@ class FakeBackend:
 
     def _require(self, session: str) -> None:
         if not self._up[session]:
+            error_id = errors.QUOTE_NOT_LOGGED_IN if session == QUOTE_SESSION else errors.TRADE_NOT_LOGGED_IN
             raise BackendError(
-                errors.error(errors.NOT_LOGGED_IN, f"the fake counter's {session} session is not logged in")
+                errors.error(error_id, f"the fake counter's {session} session is not logged in")
             )
+
+    def _publish(self, codes: Collection[str] | None, phase: Phase) -> None:
+        """Snapshots of the subscribed stocks among C{codes} (None: all), as shown in C{phase}."""
+        for code in self._subscriptions:
+            if codes is None or code in codes:
+                self._emit("market_data", self.source.view(self._known(code), phase).to_record())
+
+    def _known(self, code: str) -> Instrument:
+        instrument = self.universe.get(code)
+        assert instrument is not None
+        return instrument
 
     # -- market data ----------------------------------------------------
 
@@ -227,8 +199,13 @@ class FakeBackend:
         for ticker in tickers:
             instrument = self._instrument(ticker)
             if instrument is None:
-                error = errors.error(errors.UNKNOWN_TICKER, f"unknown ticker {_ticker_text(ticker)}")
-                self._emit("subscribe_answer", ticker, error, True)
+                exchange_id = ticker[0] if isinstance(ticker, tuple) and ticker else None
+                error_id = (
+                    errors.SUBSCRIBE_UNKNOWN_TICKER
+                    if exchange_id in EXCHANGE_BY_NAME.values()
+                    else errors.SUBSCRIBE_BAD_EXCHANGE
+                )
+                self._emit("subscribe_answer", ticker, errors.error(error_id, ticker_text(ticker)), True)
             else:
                 known.append((ticker, instrument))
         fresh = []
@@ -238,8 +215,9 @@ class FakeBackend:
             if count == 0:
                 fresh.append(instrument)
             self._emit("subscribe_answer", ticker, None, i == len(known) - 1)
+        phase = self.sessions.phase(self._clock.seconds())
         for instrument in fresh:
-            self._emit("market_data", self.market.snapshot(instrument).to_record())
+            self._emit("market_data", self.source.view(instrument, phase).to_record())
 
     def unsubscribe(self, tickers: Sequence[Ticker]) -> None:
         """Drop one subscription per ticker; the stock stops when none is left."""
@@ -263,98 +241,61 @@ class FakeBackend:
 
     def snapshot(self, ticker: Ticker) -> Record:
         """
-        The current snapshot of a stock, without subscribing: an inspection
-        aid for tests and the console, not part of L{IXTPBackend}.
+        The stock's snapshot as the exchange shows it now, without
+        subscribing: an inspection aid for tests and the console, not part
+        of L{IXTPBackend}.
         """
         instrument = self._instrument(ticker)
         if instrument is None:
             raise KeyError(ticker)
-        return self.market.snapshot(instrument).to_record()
+        return self.source.view(instrument, self.sessions.phase(self._clock.seconds())).to_record()
 
-    def _on_tick(self, count: int) -> None:
-        """Every interval: move the market, publish, then let resting orders trade."""
-        now = self._now()
-        self.market.advance(count, now)
-        for code in self._subscriptions:
-            instrument = self.universe.get(code)
-            assert instrument is not None
-            self._emit("market_data", self.market.snapshot(instrument).to_record())
-        for code in self.matcher.resting_codes():
-            instrument = self.universe.get(code)
-            assert instrument is not None
-            for order, (price, qty) in self.matcher.on_snapshot(self.market.snapshot(instrument)):
-                self._fill(order, price, qty, now)
-                if order.is_final:
-                    self._emit("order_event", order.to_record(), None)
+    def inject_book(
+        self, ticker: Ticker, bids: Sequence[tuple[float, int]], asks: Sequence[tuple[float, int]]
+    ) -> Record:
+        """
+        A test and demo aid, not part of L{IXTPBackend}: from now until the
+        market's next change the stock's book is C{bids} and C{asks}
+        (C{(price, quantity)}, best first). The new snapshot is published to
+        subscribers and, in continuous trading, queued orders trade through it.
+        """
+        instrument = self._instrument(ticker)
+        if instrument is None:
+            raise KeyError(ticker)
+        seconds = self._clock.seconds()
+
+        def levels(given: Sequence[tuple[float, int]]) -> tuple[tuple[int, int], ...]:
+            result = tuple((round(price * 100), int(qty)) for price, qty in given)
+            for price, qty in result:
+                if not instrument.lower <= price <= instrument.upper or qty <= 0:
+                    raise ValueError(f"level {price / 100:.2f} x {qty} is outside the limits or empty")
+            return result
+
+        current = self.source.snapshot(instrument)
+        self.source.replace(
+            attr.evolve(current, bids=levels(bids), asks=levels(asks), data_time=xtp_time(seconds))
+        )
+        phase = self.sessions.phase(seconds)
+        self._publish([instrument.code], phase)
+        if phase is Phase.CONTINUOUS:
+            self.exchange.trade([instrument.code], seconds)
+        return self.source.view(instrument, phase).to_record()
 
     # -- orders ---------------------------------------------------------
 
     def insert_order(self, order: Record) -> int:
         """
-        Accept, reject or fill an order now; the listener hears about it on
-        the next reactor turn.
+        Accept, hold, reject or fill an order now; the listener hears about
+        it on the next reactor turn.
         """
         self._require(TRADE_SESSION)
         check_order_shape(order)
-        now = self._now()
-        o = self.blotter.new_order(order, now)
-        try:
-            instrument, rule = validate(o, self.universe, self.account.sellable)
-            o.instrument = instrument
-            o.limit = worst_price(o, instrument, rule)
-            refusal = self.account.check(o)
-            if refusal is not None:
-                raise Rejected(refusal)
-        except Rejected as r:
-            o.reject(now)
-            self._emit("order_event", o.to_record(), r.error)
-            return o.xtp_id
-        o.accept(now)
-        self.account.hold(o)
-        arrival = self.matcher.arrive(o, rule, self.market.snapshot(instrument))
-        filled = sum(qty for _, qty in arrival.fills)
-        if arrival.rest_at is not None and filled < o.quantity:
-            self._emit("order_event", o.to_record(), None)  # queued: acceptance first
-        for price, qty in arrival.fills:
-            self._fill(o, price, qty, now)
-        if not o.is_final:
-            if arrival.rest_at is None:
-                o.cancel(now)
-                self.account.hold(o)
-            else:
-                o.limit = arrival.rest_at
-                self.account.hold(o)
-                self.matcher.rest(o)
-        if o.is_final:
-            self._emit("order_event", o.to_record(), None)
-        return o.xtp_id
-
-    def _fill(self, order: Order, price: int, qty: int, now: int) -> None:
-        order.fill(price, qty, now)
-        self.account.fill(order, price, qty)
-        self._emit("trade_event", self.blotter.add_trade(order, price, qty, now))
-        if order.is_final:
-            self.matcher.remove(order)
+        return self.exchange.insert(order, self._clock.seconds())
 
     def cancel_order(self, order_xtp_id: int) -> int:
-        """Cancel a live order, or answer C{cancel_error} for one that is not."""
+        """Cancel a live order, or answer C{cancel_error} for one that cannot be."""
         self._require(TRADE_SESSION)
-        cancel_id = self.blotter.next_id()
-        order = self.blotter.get(order_xtp_id)
-        info = {"order_cancel_xtp_id": cancel_id, "order_xtp_id": order_xtp_id}
-        if order is None:
-            why = errors.error(errors.UNKNOWN_ORDER, f"no order {order_xtp_id} today")
-            self._emit("cancel_error", info, why)
-        elif not order.is_live:
-            words = _STATUS_WORDS.get(order.status, f"in status {order.status}")
-            why = errors.error(errors.ORDER_FINISHED, f"order {order_xtp_id} is already {words}")
-            self._emit("cancel_error", info, why)
-        else:
-            self.matcher.remove(order)
-            order.cancel(self._now(), cancel_id)
-            self.account.hold(order)
-            self._emit("order_event", order.to_record(), None)
-        return cancel_id
+        return self.exchange.cancel(order_xtp_id, self._clock.seconds())
 
     # -- queries --------------------------------------------------------
 
@@ -372,7 +313,7 @@ class FakeBackend:
 
     def query_positions(self, request_id: int) -> None:
         def last(instrument: Instrument) -> int:
-            return self.market.snapshot(instrument).last
+            return self.source.snapshot(instrument).last
 
         self._answer("position", request_id, lambda: self.account.position_records(last))
 

@@ -3,131 +3,37 @@ Simulated market data: one seeded random walk per stock.
 
 Each stock draws from its own C{random.Random(f"{seed}:{code}")} and draws the
 same numbers at every step whether or not anyone looks, so a stock's prices
-depend only on the seed, its code and the number of market ticks elapsed, not
+depend only on the seed, its code and the number of market steps taken, not
 on what else is subscribed or when. Walks are created lazily and caught up to
-the market's tick on first use, which keeps an unwatched universe free.
+the market's step on first use, which keeps an unwatched universe free.
 
 The price follows a mean-reverting walk around the previous close (daily
 spread about one per cent) on the 0.01 tick, clamped to the limit prices. The
 book is rebuilt at every step around the last price: ten levels a side in lots
 of 100, levels beyond a limit price left empty as the exchanges publish them.
+Step 0 is the opening state (its price is the open, its volume what the
+opening auction traded).
 
-A later replay of recorded data only needs to provide L{Snapshot}s: matching
-and the backend read nothing else.
+L{WalkSource} is the walk behind L{ofx.backends.fake.source.MarketSource}:
+a market tick every C{[fake] interval} seconds, and a step only on ticks in
+continuous trading, so prices stand still in auctions, breaks and nights.
 """
 
 from __future__ import annotations
 
+import math
 import random
-from typing import Any
+from collections.abc import Collection
 
 import attr
 
+from ofx.backends.fake.sessions import Phase
+from ofx.backends.fake.snapshot import DEPTH, Level, Snapshot, phase_view
+from ofx.backends.fake.timestamps import xtp_time
 from ofx.backends.fake.universe import Instrument, Universe
-from ofx.xtp_types import XTP_MARKETDATA_ACTUAL, XTP_MARKETDATA_V2_ACTUAL
-
-DEPTH = 10
-Level = tuple[int, int]  # (price in cents, quantity in shares)
-
-STK_FIELDS = (
-    "total_bid_qty", "total_ask_qty", "ma_bid_price", "ma_ask_price",
-    "ma_bond_bid_price", "ma_bond_ask_price", "yield_to_maturity", "iopv",
-    "etf_buy_count", "etf_sell_count", "etf_buy_qty", "etf_buy_money",
-    "etf_sell_qty", "etf_sell_money", "total_warrant_exec_qty",
-    "warrant_lower_price", "warrant_upper_price", "cancel_buy_count",
-    "cancel_sell_count", "cancel_buy_qty", "cancel_sell_qty", "cancel_buy_money",
-    "cancel_sell_money", "total_buy_count", "total_sell_count",
-    "duration_after_buy", "duration_after_sell", "num_bid_orders",
-    "num_ask_orders", "pre_iopv", "r1", "r2",
-)  # fmt: skip
-_STK_INTS = frozenset(
-    {"total_bid_qty", "total_ask_qty", "etf_buy_count", "etf_sell_count", "cancel_buy_count",
-     "cancel_sell_count", "total_buy_count", "total_sell_count", "duration_after_buy",
-     "duration_after_sell", "num_bid_orders", "num_ask_orders", "r1", "r2"}
-)  # fmt: skip
 
 REVERSION = 0.02  # share of the distance to the previous close recovered per step
 VOLATILITY = 0.002  # standard deviation of a step, relative to the price
-
-
-@attr.frozen
-class Snapshot:
-    """
-    One stock's market state at one market tick; prices in cents.
-
-    C{bids} and C{asks} hold only the levels that exist, best first.
-    """
-
-    instrument: Instrument
-    tick: int
-    data_time: int
-    last: int
-    open: int
-    high: int
-    low: int
-    qty: int
-    turnover: int
-    trades_count: int
-    bids: tuple[Level, ...]
-    asks: tuple[Level, ...]
-    status: str = "T111"
-
-    def to_record(self) -> dict[str, Any]:
-        """The C{XTPMarketDataStruct} record, every field present."""
-        inst = self.instrument
-        stk: dict[str, Any] = {k: (0 if k in _STK_INTS else 0.0) for k in STK_FIELDS}
-        stk.update(
-            total_bid_qty=sum(q for _, q in self.bids),
-            total_ask_qty=sum(q for _, q in self.asks),
-            ma_bid_price=_weighted(self.bids),
-            ma_ask_price=_weighted(self.asks),
-            num_bid_orders=len(self.bids),
-            num_ask_orders=len(self.asks),
-        )
-        return {
-            "exchange_id": inst.exchange_id,
-            "ticker": inst.code,
-            "last_price": self.last / 100,
-            "pre_close_price": inst.pre_close / 100,
-            "open_price": self.open / 100,
-            "high_price": self.high / 100,
-            "low_price": self.low / 100,
-            "close_price": 0.0,
-            "pre_total_long_positon": 0,
-            "total_long_positon": 0,
-            "pre_settl_price": 0.0,
-            "settl_price": 0.0,
-            "upper_limit_price": inst.upper / 100,
-            "lower_limit_price": inst.lower / 100,
-            "pre_delta": 0.0,
-            "curr_delta": 0.0,
-            "data_time": self.data_time,
-            "qty": self.qty,
-            "turnover": self.turnover / 100,
-            "avg_price": round(self.turnover / 100 / self.qty, 3) if self.qty else 0.0,
-            "bid": _prices(self.bids),
-            "ask": _prices(self.asks),
-            "bid_qty": _quantities(self.bids),
-            "ask_qty": _quantities(self.asks),
-            "trades_count": self.trades_count,
-            "ticker_status": self.status,
-            "stk": stk,
-            "data_type": XTP_MARKETDATA_ACTUAL,
-            "data_type_v2": XTP_MARKETDATA_V2_ACTUAL,
-        }
-
-
-def _prices(levels: tuple[Level, ...]) -> list[float]:
-    return [p / 100 for p, _ in levels] + [0.0] * (DEPTH - len(levels))
-
-
-def _quantities(levels: tuple[Level, ...]) -> list[int]:
-    return [q for _, q in levels] + [0] * (DEPTH - len(levels))
-
-
-def _weighted(levels: tuple[Level, ...]) -> float:
-    total = sum(q for _, q in levels)
-    return round(sum(p * q for p, q in levels) / total / 100, 3) if total else 0.0
 
 
 class StockWalk:
@@ -187,11 +93,12 @@ class StockWalk:
         self.bids, self.asks = self._book()
         self.step_count += 1
 
-    def snapshot(self, data_time: int) -> Snapshot:
+    def snapshot(self, data_time: int, seq: int) -> Snapshot:
         """The current state as a L{Snapshot}."""
         return Snapshot(
             instrument=self.instrument,
             tick=self.step_count,
+            seq=seq,
             data_time=data_time,
             last=self.last,
             open=self.open,
@@ -207,10 +114,11 @@ class StockWalk:
 
 class Market:
     """
-    The whole market at the current tick; L{advance} moves every stock on.
+    The whole market at the current step; L{advance} moves every stock on.
 
-    Tick 0 is the opening state; the backend advances the market once per
-    C{[fake] interval}.
+    Step 0 is the opening state. A snapshot is made on first look after
+    each advance and stays the same object until the next one (or until
+    L{replace} puts another in its place).
     """
 
     def __init__(self, universe: Universe, seed: int, data_time: int) -> None:
@@ -220,15 +128,20 @@ class Market:
         self.data_time = data_time
         self._walks: dict[str, StockWalk] = {}
         self._cache: dict[str, Snapshot] = {}
+        self._seq = 0
+
+    def next_seq(self) -> int:
+        self._seq += 1
+        return self._seq
 
     def advance(self, steps: int, data_time: int) -> None:
-        """Move the market C{steps} ticks on; C{data_time} stamps the new state."""
+        """Move the market C{steps} steps on; C{data_time} stamps the new state."""
         self.tick += steps
         self.data_time = data_time
         self._cache.clear()
 
     def snapshot(self, instrument: Instrument) -> Snapshot:
-        """The stock's state at the current tick (the same object until L{advance})."""
+        """The stock's state at the current step."""
         snap = self._cache.get(instrument.code)
         if snap is None:
             walk = self._walks.get(instrument.code)
@@ -236,5 +149,79 @@ class Market:
                 walk = self._walks[instrument.code] = StockWalk(instrument, self.seed)
             while walk.step_count < self.tick:
                 walk.step()
-            snap = self._cache[instrument.code] = walk.snapshot(self.data_time)
+            snap = self._cache[instrument.code] = walk.snapshot(self.data_time, self.next_seq())
         return snap
+
+    def replace(self, snap: Snapshot) -> None:
+        """Show C{snap} for its stock until the next advance."""
+        self._cache[snap.instrument.code] = snap
+
+
+class WalkSource:
+    """The random walk as a market source: a tick every C{interval} seconds from login."""
+
+    follows_sessions = True
+
+    def __init__(self, market: Market, interval: float) -> None:
+        self.market = market
+        self.universe = market.universe
+        self.interval = interval
+        self._origin: float | None = None
+        self._ticks = 0
+
+    def start(self, now: float) -> None:
+        self._origin = now
+        self._ticks = 0
+
+    def _at(self, tick: int) -> float:
+        assert self._origin is not None
+        return self._origin + tick * self.interval
+
+    def next_change(self) -> float | None:
+        if self._origin is None:
+            return None
+        return self._at(self._ticks + 1)
+
+    def skip_until(self, when: float) -> None:
+        """Let the ticks before C{when} pass unseen (a quiet phase: nothing moves)."""
+        if self._origin is not None:
+            self._ticks = max(self._ticks, math.ceil((when - self._origin) / self.interval) - 1)
+
+    def advance(
+        self, until: float, moving: bool, before: bool = False
+    ) -> tuple[float, Collection[str]] | None:
+        """
+        Take every tick due by C{until} (strictly before it if C{before}):
+        one step each if C{moving}. Return the last tick's time and the codes
+        with a new snapshot (all of them), or None if no tick was due.
+        """
+        if self._origin is None:
+            return None
+        last = max(self._ticks, math.floor((until - self._origin) / self.interval))
+        while last > self._ticks and (self._at(last) >= until if before else self._at(last) > until):
+            last -= 1
+        while self._at(last + 1) < until or (not before and self._at(last + 1) == until):
+            last += 1
+        count = last - self._ticks
+        if count <= 0:
+            return None
+        self._ticks = last
+        when = self._at(last)
+        self.market.advance(count if moving else 0, xtp_time(when))
+        return when, [instrument.code for instrument in self.universe]
+
+    def step(self, when: float) -> None:
+        """One step outside the tick grid (the closing auction's price and volume)."""
+        self.market.advance(1, xtp_time(when))
+
+    def snapshot(self, instrument: Instrument) -> Snapshot:
+        return self.market.snapshot(instrument)
+
+    def view(self, instrument: Instrument, phase: Phase) -> Snapshot:
+        return phase_view(self.market.snapshot(instrument), phase)
+
+    def replace(self, snap: Snapshot) -> Snapshot:
+        """Show C{snap}, as a new state, until the next tick; return it as shown."""
+        new = attr.evolve(snap, seq=self.market.next_seq())
+        self.market.replace(new)
+        return new

@@ -11,6 +11,10 @@ price, in time priority, against the quantity on the crossing levels.
 
 Our own orders never trade with each other, and do not show in the book.
 
+A call auction (L{Matcher.uncross}) trades every queued order that crosses
+the auction price at that one price, in time priority, against no more than
+the volume the market traded in the auction.
+
 The matcher only decides fills; the backend applies them to the order, the
 account and the blotter.
 """
@@ -19,7 +23,6 @@ from __future__ import annotations
 
 import attr
 
-from ofx.backends.fake.market import Level, Snapshot
 from ofx.backends.fake.orders import Order
 from ofx.backends.fake.rules import (
     BEST5_LIMIT,
@@ -30,6 +33,7 @@ from ofx.backends.fake.rules import (
     OWN_BEST,
     PriceRule,
 )
+from ofx.backends.fake.snapshot import Level, Snapshot
 
 Fill = tuple[int, int]  # (price in cents, quantity)
 
@@ -56,10 +60,10 @@ class Matcher:
 
     def _used_on(self, snap: Snapshot) -> dict[tuple[bool, int], int]:
         code = snap.instrument.code
-        tick, used = self._used.get(code, (-1, {}))
-        if tick != snap.tick:
+        seq, used = self._used.get(code, (-1, {}))
+        if seq != snap.seq:
             used = {}
-            self._used[code] = (snap.tick, used)
+            self._used[code] = (snap.seq, used)
         return used
 
     def opposite(self, snap: Snapshot, buy: bool) -> list[Level]:
@@ -139,4 +143,19 @@ class Matcher:
                 taken += take
             if taken:
                 fills.append((order, (order.limit, taken)))
+        return fills
+
+    def uncross(self, code: str, price: int, volume: int) -> list[tuple[Order, Fill]]:
+        """
+        Fills of a call auction: queued orders of C{code} that cross C{price},
+        oldest first, at C{price}; buys and sells each take at most C{volume}.
+        """
+        left = {True: volume, False: volume}
+        fills = []
+        for order in list(self._resting.get(code, ())):
+            take = min(order.remaining, left[order.is_buy])
+            if price <= 0 or take <= 0 or not crosses(order, price):
+                continue
+            left[order.is_buy] -= take
+            fills.append((order, (price, take)))
         return fills

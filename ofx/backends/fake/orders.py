@@ -13,6 +13,7 @@ from typing import Any
 
 import attr
 
+from ofx.backends.fake.fees import Fees
 from ofx.backends.fake.universe import Instrument
 from ofx.xtp_types import (
     FINAL_ORDER_STATUSES,
@@ -173,12 +174,23 @@ class Blotter:
         self._next_id += 1
         return self._next_id
 
+    def skip_to(self, last_id: int) -> None:
+        """Ids up to C{last_id} are taken (a restart): the next one is larger."""
+        self._next_id = max(self._next_id, last_id)
+
+    def restore_order(self, request: Record, xtp_id: int, insert_time: int) -> Order:
+        """An order of the day before a restart, under the id it had (see L{ofx.backends.fake.restore})."""
+        return self.new_order(request, insert_time, xtp_id)
+
     def get(self, xtp_id: int) -> Order | None:
         return self._orders.get(xtp_id)
 
-    def new_order(self, request: Record, now: int) -> Order:
-        """Register an order for an C{XTPOrderInsertInfo} request (already shape-checked)."""
-        xtp_id = self.next_id()
+    def new_order(self, request: Record, now: int, xtp_id: int = 0) -> Order:
+        """
+        Register an order for an C{XTPOrderInsertInfo} request (already
+        shape-checked), under a new id or the given one.
+        """
+        xtp_id = xtp_id or self.next_id()
         order = Order(
             xtp_id=xtp_id,
             local_id=f"{len(self._orders) + 1:010d}",
@@ -199,8 +211,12 @@ class Blotter:
         self._orders[xtp_id] = order
         return order
 
-    def add_trade(self, order: Order, price: int, qty: int, now: int) -> Record:
-        """Record a fill of C{order} (after L{Order.fill}) as an C{XTPTradeReport}."""
+    def add_trade(self, order: Order, price: int, qty: int, now: int, fees: Fees) -> Record:
+        """
+        Record a fill of C{order} (after L{Order.fill}) as an C{XTPTradeReport},
+        plus the fake's fee keys (C{commission}, C{stamp_tax},
+        C{transfer_fee}, in yuan: what this fill paid).
+        """
         report_index = len(self.trades) + 1
         record = {
             "order_xtp_id": order.xtp_id,
@@ -222,6 +238,7 @@ class Blotter:
             "reserved2": order.reserved2,
             "business_type": order.business_type,
             "branch_pbu": BRANCH_PBU,
+            **fees.to_record(),
         }
         self.trades.append(record)
         return record

@@ -3,8 +3,10 @@ What the exchange accepts: price types, lot sizes, ticks and price limits.
 
 The price types are data (L{PRICE_RULES}): where each is available and how
 it executes. L{validate} checks one order against them and against its
-board's rules, and raises L{Rejected} carrying the counter's error; it knows
-nothing of money (the account checks that) or of the book (the matcher).
+board's rules (lots, odd-lot sells, price limits, no market orders for ST
+stocks), and raises L{Rejected} carrying the counter's error; it knows
+nothing of money (the account checks that), of the book (the matcher) or of
+the clock (the exchange checks the trading phase).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import attr
 
 from ofx.backends.fake import errors
 from ofx.backends.fake.orders import Order
-from ofx.backends.fake.universe import Instrument, Universe
+from ofx.backends.fake.universe import Board, Instrument, Universe
 from ofx.backends.interface import XTPError
 from ofx.xtp_types import (
     NAME_BY_MARKET,
@@ -85,8 +87,8 @@ class Rejected(Exception):
         self.error = error
 
 
-def _reject(error_id: int, message: str) -> Rejected:
-    return Rejected(errors.error(error_id, message))
+def _reject(error_id: int, detail: str) -> Rejected:
+    return Rejected(errors.error(error_id, detail))
 
 
 def price_text(cents: int) -> str:
@@ -103,27 +105,38 @@ def validate(
     market = NAME_BY_MARKET.get(order.market, f"market {order.market}")
     instrument = universe.by_market(order.market, order.ticker)
     if instrument is None:
-        raise _reject(errors.UNKNOWN_TICKER, f"unknown ticker {order.ticker} on {market}")
+        raise _reject(errors.UNKNOWN_TICKER, f"{order.ticker} on {market}")
     if order.business_type != XTP_BUSINESS_TYPE_CASH:
-        raise _reject(
-            errors.UNSUPPORTED,
-            f"business_type {order.business_type} is not supported (only 0, cash trading)",
-        )
+        raise _reject(errors.UNSUPPORTED, f"business_type {order.business_type}; the fake trades 0, cash")
     if order.side not in (XTP_SIDE_BUY, XTP_SIDE_SELL):
-        raise _reject(errors.UNSUPPORTED, f"side {order.side} is not supported (1 buy, 2 sell)")
+        raise _reject(errors.BAD_SIDE, f"side {order.side} (1 buy, 2 sell)")
     rule = PRICE_RULES.get(order.price_type)
     if rule is None:
         why = UNSUPPORTED_PRICE_TYPES.get(order.price_type, "unknown price type")
-        raise _reject(errors.UNSUPPORTED, f"price_type {order.price_type} is not supported: {why}")
+        raise _reject(errors.BAD_PRICE_TYPE, f"price_type {order.price_type}: {why}")
     if not rule.offered(instrument):
-        raise _reject(
-            errors.UNSUPPORTED,
-            f"price_type {rule.name} is not offered for {instrument.code} on {market}",
-        )
+        raise _reject(errors.BAD_PRICE_TYPE, f"{rule.name} is not offered for {instrument.code} on {market}")
+    if rule.execution != LIMIT and instrument.is_st:
+        raise _reject(errors.ST_MARKET_ORDER, f"{instrument.code} {instrument.name}")
     _check_quantity(order, instrument, rule, sellable(instrument.code))
     if rule.execution == LIMIT:
         _check_price(order, instrument)
     return instrument, rule
+
+
+def odd_lot_ok(qty: int, sellable: int, board: Board) -> bool:
+    """
+    Whether a sell of C{qty} that is not in whole lots is allowed: it must
+    take the whole odd remainder. On the main board and ChiNext a sell of
+    232 from 232 sellable may be 32, 132 or 232 (what is left is whole lots);
+    on STAR, where 200 shares or more go in steps of one, a sell under 200
+    must be everything sellable (the XTP FAQ, question 67).
+    """
+    if qty > sellable:
+        return False
+    if board.qty_step == board.min_qty:
+        return qty % board.min_qty == sellable % board.min_qty
+    return qty == sellable
 
 
 def _check_quantity(order: Order, instrument: Instrument, rule: PriceRule, sellable: int) -> None:
@@ -135,37 +148,34 @@ def _check_quantity(order: Order, instrument: Instrument, rule: PriceRule, sella
     if qty > largest:
         raise _reject(
             errors.BAD_QUANTITY,
-            f"quantity {qty} is more than the {largest} shares one {rule.name} order may "
-            f"ask for on the {board.name} board",
+            f"{qty} is over {largest}, the most one {rule.name} order takes on the {board.name} board",
         )
     in_lots = qty >= board.min_qty and (qty - board.min_qty) % board.qty_step == 0
-    # An odd lot can only be sold all at once: the whole sellable quantity.
-    if in_lots or (order.side == XTP_SIDE_SELL and qty == sellable):
+    if in_lots or (order.side == XTP_SIDE_SELL and odd_lot_ok(qty, sellable, board)):
         return
-    if board.qty_step == board.min_qty:
-        rule_text = f"a multiple of {board.min_qty}"
+    if order.side == XTP_SIDE_SELL:
+        rule_text = f"odd lots sell only as the whole odd part of {sellable} sellable"
+    elif board.qty_step == board.min_qty:
+        rule_text = f"buys must be a multiple of {board.min_qty}"
     else:
-        rule_text = f"at least {board.min_qty}"
-    raise _reject(
-        errors.BAD_QUANTITY,
-        f"quantity {qty} of {instrument.code} must be {rule_text} shares on the {board.name} board",
-    )
+        rule_text = f"buys must be at least {board.min_qty}"
+    raise _reject(errors.BAD_LOT, f"{qty} x {instrument.code}: {rule_text}")
 
 
 def _check_price(order: Order, instrument: Instrument) -> None:
     cents = round(order.price * 100)
     if abs(order.price * 100 - cents) > 1e-6 or cents <= 0:
-        raise _reject(errors.BAD_PRICE, f"price {order.price} is not a positive multiple of 0.01")
+        raise _reject(errors.BAD_PRICE, f"{order.price} is not a positive multiple of 0.01")
     if cents > instrument.upper:
         raise _reject(
-            errors.BAD_PRICE,
-            f"price {price_text(cents)} is above the upper limit price "
+            errors.PRICE_LIMIT,
+            f"{price_text(cents)} is above the upper limit price "
             f"{price_text(instrument.upper)} of {instrument.code}",
         )
     if cents < instrument.lower:
         raise _reject(
-            errors.BAD_PRICE,
-            f"price {price_text(cents)} is below the lower limit price "
+            errors.PRICE_LIMIT,
+            f"{price_text(cents)} is below the lower limit price "
             f"{price_text(instrument.lower)} of {instrument.code}",
         )
 

@@ -64,6 +64,15 @@ def exchange_of(code: str) -> int | None:
     return None
 
 
+def board_of(code: str) -> Board:
+    """The board an A-share code trades on: 688 is STAR, 300/301 ChiNext, else main."""
+    if code.startswith("688"):
+        return BOARDS["star"]
+    if code.startswith(("300", "301")):
+        return BOARDS["chinext"]
+    return BOARDS["main"]
+
+
 def limit_price(pre_close: int, pct: int, up: bool) -> int:
     """
     C{round(pre_close * (1 +/- pct%), 2)} rounded half up, in cents.
@@ -82,6 +91,7 @@ class Instrument:
     name: str
     board: Board
     pre_close: int
+    limits: tuple[int, int] | None = None  # (upper, lower) as published, else by the board's rule
     exchange_id: int = attr.field(init=False)
     market: int = attr.field(init=False)
     upper: int = attr.field(init=False)
@@ -94,8 +104,12 @@ class Instrument:
         pct = self.board.st_limit_pct if self.is_st else self.board.limit_pct
         object.__setattr__(self, "exchange_id", exchange)
         object.__setattr__(self, "market", MARKET_BY_EXCHANGE[exchange])
-        object.__setattr__(self, "upper", limit_price(self.pre_close, pct, True))
-        object.__setattr__(self, "lower", max(1, limit_price(self.pre_close, pct, False)))
+        upper, lower = self.limits or (
+            limit_price(self.pre_close, pct, True),
+            max(1, limit_price(self.pre_close, pct, False)),
+        )
+        object.__setattr__(self, "upper", upper)
+        object.__setattr__(self, "lower", lower)
 
     @property
     def is_st(self) -> bool:
