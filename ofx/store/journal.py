@@ -76,8 +76,11 @@ def _decode_body(stored: str | bytes) -> Any:
 class Consumer(Protocol):
     """What the journal hands entries to (a queue service)."""
 
-    name: str
-    kinds: frozenset[str]
+    @property
+    def name(self) -> str | None: ...
+
+    @property
+    def kinds(self) -> frozenset[str]: ...
 
     def feed(self, entry: Entry) -> None: ...
 
@@ -193,7 +196,7 @@ class Journal(Service):
         self._reactor = reactor
         self._db = open_database(path)
         self._consumers: dict[str, list[Consumer]] = {}
-        self._stopped: dict[str, int] = {}  # consumer name -> position it stopped at
+        self._stopped: dict[str | None, int] = {}  # consumer name -> position it stopped at
         self._tail: list[Entry] = []  # kept only while a consumer is stopped
         self._tail_start = 0
         self.position = 0  # entries appended since this process started, rebuilt ones included
@@ -367,6 +370,34 @@ class Journal(Service):
     @property
     def written(self) -> int:
         return self._writer.written if self._writer else 0
+
+    # Reading for the web console (ofx/web): pages of a day, in a thread.
+
+    def thd_page(
+        self, day: str, after_seq: int = 0, limit: int = 100, kinds: Iterable[str] | None = None
+    ) -> list[Entry]:
+        """
+        Up to C{limit} entries of C{day} after sequence number C{after_seq},
+        in order, only of C{kinds} when given; with a connection of its own,
+        for a thread.
+        """
+        start = _id(day, 0)
+        sql = "SELECT id, ts, kind, body, user, reqid FROM journal WHERE id > ? AND id < ?"
+        args: list[Any] = [_id(day, max(0, after_seq)), _id(day, _DAY)]
+        wanted = sorted(set(kinds or ()))
+        if wanted:
+            sql += f" AND kind IN ({', '.join('?' * len(wanted))})"
+            args.extend(wanted)
+        sql += " ORDER BY id LIMIT ?"
+        args.append(max(0, limit))
+        db = open_database(self._path)
+        try:
+            return [
+                Entry(day, id_ - start, ts, kind, _decode_body(body), user, reqid)
+                for id_, ts, kind, body, user, reqid in db.execute(sql, args)
+            ]
+        finally:
+            db.close()
 
 
 def _fire_all(waiting: list[Deferred[None]]) -> None:
