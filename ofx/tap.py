@@ -162,4 +162,11 @@ def build_service(config: Config, reactor: Any = None, backend: IXTPBackend | No
         for name, front, auth in (("quote", config.quote, None), ("trade", config.trade, authority)):
             dispatcher = Dispatcher(name, codec, gateway, auth, gateway.is_up)
             _listen(top, name, name, front.listen, FrontFactory(name, dispatcher, config.max_line), reactor)
+
+    # -- the web console (ofx/web): quote-api, trade-api, monitor, admin ---
+    if config.admin is not None:
+        from ofx.web.site import add_console
+
+        add_console(top, config, reactor, users, run_blocking, _listen)
+    # -- end of the web console ---------------------------------------------
     return top

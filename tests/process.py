@@ -33,7 +33,8 @@ def free_port() -> int:
 
 
 def gateway_ini(
-    quote: int, trade: int, login: int | None = None, login_server: int | None = None, extra: str = ""
+    quote: int, trade: int, login: int | None = None, login_server: int | None = None, extra: str = "",
+    admin: int | None = None, admin_hash: str = "",
 ) -> str:
     lines = [f"[ofx]\nkey = {SECRET}\ndata = data\n", "[login]\n"]
     if login is not None:
@@ -46,6 +47,11 @@ def gateway_ini(
         "[xtp]\nbackend = fake\n"
         "[fake]\nseed = 7\ninterval = 0.2\nalways_open = yes\ncash = 1000000\npositions = 600000:10000, 000001:5000\n"
     )
+    if admin is not None:  # the web console, its operator signing in with admin_hash's password
+        lines.append(
+            f"[admin]\nlisten = tcp:{admin}:interface=127.0.0.1\nuser = admin\npassword_hash = {admin_hash}\n"
+            "monitor_interval = 1\ncustomer = 演示基金 Demo Fund\ndeployed = 2026-01-05\n"
+        )
     return "".join(lines) + extra
 
 

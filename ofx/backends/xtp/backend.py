@@ -39,6 +39,7 @@ from twisted.internet.threads import deferToThreadPool
 from twisted.logger import Logger
 from zope.interface import implementer
 
+from ofx.backends.control import ISessionControl
 from ofx.backends.interface import (
     QUOTE_SESSION,
     TRADE_SESSION,
@@ -305,7 +306,7 @@ class _QuoteEvents:
             self.backend.listener.market_data(record)
 
 
-@implementer(IXTPBackend)
+@implementer(IXTPBackend, ISessionControl)
 class CtypesBackend:
     """
     One XTP account over the SDK. C{reactor} delivers callbacks
@@ -419,6 +420,47 @@ class CtypesBackend:
 
     def is_up(self, session: str) -> bool:
         return {TRADE_SESSION: self._trade, QUOTE_SESSION: self._quote}[session].up
+
+    # -- ISessionControl (ofx.backends.control): the console's switches ---
+
+    def stop_session(self, name: str) -> Deferred[Any]:
+        """Log one session out and keep it out (no retries) until L{start_session}."""
+        session = {TRADE_SESSION: self._trade, QUOTE_SESSION: self._quote}[name]
+        session.stop()
+        done: Deferred[Any] = Deferred()
+
+        def logout(_: Any = None) -> None:
+            session.stop()  # a login that finished meanwhile
+            login, session.login = session.login, None
+            trader, quote = self._trader, self._quote_api
+            if not login or trader is None or quote is None:
+                done.callback(None)
+                return
+            if name == TRADE_SESSION:
+                d = deferToThreadPool(self.reactor, self.threadpool, trader.logout, login)
+            else:
+                d = deferToThreadPool(self.reactor, self.threadpool, quote.logout)
+            d.addErrback(lambda f: log.failure("{session} logout failed", f, session=name))
+            d.addBoth(lambda _: done.callback(None))
+
+        def after_login(result: Any) -> Any:
+            logout()
+            return result
+
+        if session.pending is not None:
+            session.pending.addBoth(after_login)
+        else:
+            logout()
+        return done
+
+    def start_session(self, name: str) -> None:
+        """Log one session in again (a no-op when it is up or logging in)."""
+        session = {TRADE_SESSION: self._trade, QUOTE_SESSION: self._quote}[name]
+        if self._trader is not None and not self.stopped:
+            session.connect()
+
+    def session_state(self, name: str) -> dict[str, Any]:
+        return {TRADE_SESSION: self._trade, QUOTE_SESSION: self._quote}[name].state.as_dict()
 
     def trading_day(self) -> str:
         for sdk_api in (self._trader, self._quote_api):
