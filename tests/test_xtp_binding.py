@@ -735,6 +735,31 @@ class LibraryTests(TestCase):
         self.assertRaises(BackendError, backend.query_asset, 1)
 
 
+    def test_gateway_with_counter_down(self) -> None:
+        """
+        A gateway on the real binding whose counter refuses the login keeps
+        serving the quotes it already has, and answers 503 naming the session
+        for what needs the counter.
+        """
+        from tests.harness import Gateway
+
+        settings = make_settings(sdk=sdk_dir(), port=free_port())
+        backend = CtypesBackend(
+            settings, FakeReactor(), apis=lambda s: (NoRelease(self.trader), NoRelease(self.quote))
+        )
+        gw = Gateway(self, backend=backend)
+        self.assertFalse(gw.service.is_up(TRADE_SESSION))
+        downs = [e for e in gw.journal.read_day(gw.journal.day) if e.kind == "session"]
+        self.assertEqual(sorted(e.body["session"] for e in downs if not e.body["up"]), ["quote", "trade"])
+        gw.service.market_data(records.market_data_record(sample_market_data()))
+        stock = {"code": sample_market_data().ticker.decode(), "market": "SH"}
+        self.assertEqual(gw.ask("quote", 100001, stock)["stat"], 200)
+        for port, cmd, params in (("quote", 110001, [stock]), ("trade", 210001, None)):
+            answer = gw.ask(port, cmd, params)
+            self.assertEqual(answer["stat"], 503)
+            self.assertIn("session is not connected", answer["error"])
+
+
 # ---------------------------------------------------------------------------
 # backend over fakes
 
