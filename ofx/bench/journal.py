@@ -74,7 +74,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ofx.bench.journal", description=__doc__.split("\n\n")[0])
     parser.add_argument("--market-data", type=int, default=300_000, help="snapshots to append")
     parser.add_argument("--orders", type=int, default=20_000, help="durable order entries to append")
-    parser.add_argument("--window", type=int, default=400, help="durable appends in flight (like 50 clients x 8)")
+    parser.add_argument(
+        "--window", type=int, default=400, help="durable appends in flight (like 50 clients x 8)"
+    )
     parser.add_argument("--folder", help="where to put the database (default: a temporary folder)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
