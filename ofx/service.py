@@ -205,50 +205,49 @@ class GatewayService(Service):
         return self._request(caller, "trade", self.backend.query_trades)
 
     def cmd_insert_order(self, caller: Caller, order: Record) -> Deferred[dict[str, Any]]:
-        """
-        Journal the order (fsync'd), send it, journal the counter's id, then
-        answer: an acknowledged order is on disk with its id.
-        """
-        reqid = self._reqids.next()
         described = (
             f"{_SIDES.get(order['side'], order['side'])} {order['ticker']}."
             f"{NAME_BY_MARKET[order['market']]} {order['quantity']}@{order['price']}"
             f" price_type={order['price_type']}"
         )
 
-        def send(_: None) -> Deferred[dict[str, Any]]:
-            try:
-                order_xtp_id = self.backend.insert_order(order)
-            except BackendError as e:
-                return self._refused(caller, reqid, "order", described, e.error)
-            self.log.info(
-                "order user={user} reqid={reqid} {order} order_xtp_id={id}",
-                user=caller.user, reqid=reqid, order=described, id=order_xtp_id,
-            )  # fmt: skip
-            sent = self._durably("order_sent", {"order_xtp_id": order_xtp_id}, caller.user, reqid)
-            return sent.addCallback(lambda _: _accepted(reqid, order_xtp_id=order_xtp_id))
+        def send() -> dict[str, Any]:
+            return {"order_xtp_id": self.backend.insert_order(order)}
 
-        return self._durably("order", order, caller.user, reqid).addCallback(send)
+        return self._to_counter(caller, "order", order, described, send)
 
     def cmd_cancel_order(self, caller: Caller, order_xtp_id: int) -> Deferred[dict[str, Any]]:
+        def send() -> dict[str, Any]:
+            return {"order_xtp_id": order_xtp_id, "order_cancel_xtp_id": self.backend.cancel_order(order_xtp_id)}
+
+        return self._to_counter(
+            caller, "cancel", {"order_xtp_id": order_xtp_id}, f"order_xtp_id={order_xtp_id}", send
+        )
+
+    def _to_counter(
+        self, caller: Caller, what: str, intent: Record, described: str, send: Any
+    ) -> Deferred[dict[str, Any]]:
+        """
+        Journal the intent (fsync'd), send it to the counter, journal what the
+        counter answered (fsync'd), then answer: what is acknowledged is on
+        disk with the counter's ids.
+        """
         reqid = self._reqids.next()
-        described = f"order_xtp_id={order_xtp_id}"
 
-        def send(_: None) -> Deferred[dict[str, Any]]:
+        def sent_to_counter(_: None) -> Deferred[dict[str, Any]]:
             try:
-                cancel_id = self.backend.cancel_order(order_xtp_id)
+                ids = send()
             except BackendError as e:
-                return self._refused(caller, reqid, "cancel", described, e.error)
+                return self._refused(caller, reqid, what, described, e.error)  # type: ignore[no-any-return]
             self.log.info(
-                "cancel user={user} reqid={reqid} {order} order_cancel_xtp_id={cancel}",
-                user=caller.user, reqid=reqid, order=described, cancel=cancel_id,
+                "{what} user={user} reqid={reqid} {described} {ids}",
+                what=what, user=caller.user, reqid=reqid, described=described,
+                ids=" ".join(f"{k}={v}" for k, v in ids.items()),
             )  # fmt: skip
-            body = {"order_xtp_id": order_xtp_id, "order_cancel_xtp_id": cancel_id}
-            sent = self._durably("cancel_sent", body, caller.user, reqid)
-            return sent.addCallback(lambda _: _accepted(reqid, **body))
+            journaled = self._durably(f"{what}_sent", ids, caller.user, reqid)
+            return journaled.addCallback(lambda _: _accepted(reqid, **ids))
 
-        cancel = {"order_xtp_id": order_xtp_id}
-        return self._durably("cancel", cancel, caller.user, reqid).addCallback(send)
+        return self._durably(what, intent, caller.user, reqid).addCallback(sent_to_counter)
 
     def _durably(self, kind: str, body: Any, user: str, reqid: int) -> Deferred[None]:
         return self.journal.append(kind, body, user, reqid, durable=True) or succeed(None)
