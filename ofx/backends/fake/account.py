@@ -111,10 +111,11 @@ class Account:
             cost = instrument.pre_close * qty
             self.positions[instrument.code] = Position(instrument, qty, cost, cost)
         self._holds: dict[int, Hold] = {}
+        self._held_cash = 0  # the sum of the holds' cash, kept as they change
 
     @property
     def withholding(self) -> int:
-        return sum(h.cash for h in self._holds.values())
+        return self._held_cash
 
     @property
     def buying_power(self) -> int:
@@ -158,6 +159,7 @@ class Account:
         """Set the order's hold to what its present state requires."""
         old = self._holds.pop(order.xtp_id, Hold())
         new = self.required(order)
+        self._held_cash += new.cash - old.cash
         if new.shares != old.shares:
             self.positions[order.ticker].frozen += new.shares - old.shares
         if new.cash or new.shares:

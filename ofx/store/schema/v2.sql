@@ -27,5 +27,5 @@ CREATE TABLE journal (
     kind TEXT NOT NULL,
     user TEXT,                            -- who sent the command, for commands
     reqid INTEGER,
-    body BLOB NOT NULL                    -- JSON text; market data: Python marshal (version 4) bytes
+    body BLOB NOT NULL                    -- Python marshal (version 4) of the entry's body
 );
