@@ -21,7 +21,6 @@ being killed, and may lose the last moments before a power cut.
 
 from __future__ import annotations
 
-import json
 import marshal
 import sqlite3
 import threading
@@ -53,22 +52,33 @@ class Entry(NamedTuple):
 
 # Bodies are stored with marshal (version 4): about 4 us for a market data
 # snapshot against 18 us for JSON, and the writer thread holds the GIL while
-# it encodes. Only OFX reads its own journal; rows written as JSON text by
-# earlier versions are still read.
-def _encode_body(kind: str, body: Any) -> bytes:
-    return marshal.dumps(body, 4)
-
+# it encodes. Each row holds one block: the consecutive entries of one day
+# that one commit wrote, as a marshalled list, so SQLite's cost is per
+# commit, not per entry. Only OFX reads its own journal.
 
 _DAY = 1_000_000_000
 
 
 def _id(day: str, seq: int) -> int:
-    """The row id: the day and its sequence number in one ordered integer."""
+    """A block's row id: the day and the sequence number of its first entry, in one ordered integer."""
     return int(day) * _DAY + seq
 
 
-def _decode_body(stored: str | bytes) -> Any:
-    return marshal.loads(stored) if isinstance(stored, bytes) else json.loads(stored)
+def _blocks(rows: list[Entry]) -> list[tuple[int, int, bytes]]:
+    """Entries (in sequence order) as rows of blocks, one block per day present."""
+    blocks = []
+    start = 0
+    for i in range(1, len(rows) + 1):
+        if i == len(rows) or rows[i].day != rows[start].day:
+            part = rows[start:i]
+            body = marshal.dumps([(e.seq, e.ts, e.kind, e.user, e.reqid, e.body) for e in part], 4)
+            blocks.append((_id(part[0].day, part[0].seq), part[-1].seq, body))
+            start = i
+    return blocks
+
+
+def _entries(day: str, body: bytes) -> list[Entry]:
+    return [Entry(day, seq, ts, kind, value, user, reqid) for seq, ts, kind, user, reqid, value in marshal.loads(body)]
 
 
 class Consumer(Protocol):
@@ -165,10 +175,7 @@ class _Writer(threading.Thread):
     def thd_write(db: sqlite3.Connection, rows: list[Entry]) -> None:
         with db:
             db.execute("BEGIN")
-            db.executemany(
-                "INSERT INTO journal (id, ts, kind, user, reqid, body) VALUES (?, ?, ?, ?, ?, ?)",
-                [(_id(e.day, e.seq), e.ts, e.kind, e.user, e.reqid, _encode_body(e.kind, e.body)) for e in rows],
-            )
+            db.executemany("INSERT INTO journal (id, last, body) VALUES (?, ?, ?)", _blocks(rows))
 
 
 class Journal(Service):
@@ -315,9 +322,10 @@ class Journal(Service):
 
     def _last_seq(self, day: str) -> int:
         row = self._db.execute(
-            "SELECT max(id) FROM journal WHERE id > ? AND id < ?", (_id(day, 0), _id(day, _DAY))
+            "SELECT last FROM journal WHERE id > ? AND id < ? ORDER BY id DESC LIMIT 1",
+            (_id(day, 0), _id(day, _DAY)),
         ).fetchone()
-        return int(row[0]) - _id(day, 0) if row[0] else 0
+        return int(row[0]) if row else 0
 
     def replay_today(self) -> int:
         """
@@ -332,13 +340,11 @@ class Journal(Service):
 
     def read_day(self, day: str, db: sqlite3.Connection | None = None) -> Iterable[Entry]:
         """Every entry of C{day} in sequence order (blocking: use L{thd_read_day} off the reactor)."""
-        start = _id(day, 0)
         cursor = (db or self._db).execute(
-            "SELECT id, ts, kind, body, user, reqid FROM journal WHERE id > ? AND id < ? ORDER BY id",
-            (start, _id(day, _DAY)),
+            "SELECT body FROM journal WHERE id > ? AND id < ? ORDER BY id", (_id(day, 0), _id(day, _DAY))
         )
-        for id_, ts, kind, body, user, reqid in cursor:
-            yield Entry(day, id_ - start, ts, kind, _decode_body(body), user, reqid)
+        for (body,) in cursor:
+            yield from _entries(day, body)
 
     def thd_read_day(self, day: str) -> list[Entry]:
         """L{read_day} with a connection of its own, for a thread."""
@@ -379,21 +385,27 @@ class Journal(Service):
         in order, only of C{kinds} when given; with a connection of its own,
         for a thread.
         """
-        start = _id(day, 0)
-        sql = "SELECT id, ts, kind, body, user, reqid FROM journal WHERE id > ? AND id < ?"
-        args: list[Any] = [_id(day, max(0, after_seq)), _id(day, _DAY)]
-        wanted = sorted(set(kinds or ()))
-        if wanted:
-            sql += f" AND kind IN ({', '.join('?' * len(wanted))})"
-            args.extend(wanted)
-        sql += " ORDER BY id LIMIT ?"
-        args.append(max(0, limit))
+        after_seq = max(0, after_seq)
+        wanted = set(kinds or ())
+        found: list[Entry] = []
         db = open_database(self._path)
         try:
-            return [
-                Entry(day, id_ - start, ts, kind, _decode_body(body), user, reqid)
-                for id_, ts, kind, body, user, reqid in db.execute(sql, args)
-            ]
+            # Start at the block holding after_seq + 1: the last one starting at or before it.
+            first = db.execute(
+                "SELECT id FROM journal WHERE id > ? AND id <= ? ORDER BY id DESC LIMIT 1",
+                (_id(day, 0), _id(day, after_seq + 1)),
+            ).fetchone()
+            start = first[0] if first else _id(day, 0)
+            blocks = db.execute(
+                "SELECT body FROM journal WHERE id >= ? AND id < ? ORDER BY id", (start, _id(day, _DAY))
+            )
+            for (body,) in blocks:
+                for entry in _entries(day, body):
+                    if entry.seq > after_seq and (not wanted or entry.kind in wanted):
+                        found.append(entry)
+                        if len(found) >= limit:
+                            return found
+            return found
         finally:
             db.close()
 
