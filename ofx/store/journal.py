@@ -57,6 +57,9 @@ class Entry(NamedTuple):
 # commit, not per entry. Only OFX reads its own journal.
 
 _DAY = 1_000_000_000
+# A commit waits up to INTERVAL seconds for GROUP entries to gather.
+INTERVAL = 0.001
+GROUP = 64
 
 
 def _id(day: str, seq: int) -> int:
@@ -116,6 +119,7 @@ class _Writer(threading.Thread):
         # idle writer.
         self._queue: deque[tuple[Entry, Deferred[None] | None]] = deque()
         self._idle = False
+        self._interval = threading.Event()  # never set: its wait is the commit interval
         self._stopping = False
         self.failure: BaseException | None = None
         self.written = 0
@@ -143,6 +147,11 @@ class _Writer(threading.Thread):
                 self._idle = False
                 if not queue:
                     return None
+            if len(queue) < GROUP and not self._stopping:
+                # The commit interval: a moment for more entries to join this
+                # commit, so a busy gateway pays one fsync (and one wake-up
+                # of this thread) per group rather than per order.
+                self._interval.wait(INTERVAL)
         return [queue.popleft() for _ in range(len(queue))]
 
     def run(self) -> None:
