@@ -39,7 +39,7 @@ import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from ctypes import c_bool, c_char_p, c_double, c_int, c_int64, c_uint8, c_uint32, c_uint64, c_void_p
-from typing import Any
+from typing import Any, Self
 
 import attr
 from twisted.logger import Logger
@@ -451,25 +451,31 @@ def _prepare_log_dir(log_dir: str) -> bytes:
     return _bytes(log_dir)
 
 
-class TraderApi(VtableObject):
-    """C{XTP::API::TraderApi}, with Python arguments and results."""
+class SdkApi(VtableObject):
+    """
+    What C{TraderApi} and C{QuoteApi} share: made by an exported factory
+    function, a Spi registered for callbacks, version and trading day.
+    """
 
-    cls = "TraderApi"
+    library = ""  # the SDKPaths attribute naming the shared library
+    factory = ""  # the factory function's exported (mangled) name
+    spi = ""
+    handlers: Callable[[Any, Callable[..., Any]], dict[str, Callable[..., None]]]
 
     @classmethod
-    def create(cls, paths: SDKPaths, client_id: int, log_dir: str, log_level: int) -> TraderApi:
-        """C{CreateTraderApi}; the log directory is created if missing."""
-        factory = getattr(load_library(paths.trader_lib), CREATE_TRADER)
+    def create(cls, paths: SDKPaths, client_id: int, log_dir: str, log_level: int) -> Self:
+        """C{Create...Api}; the log directory is created if missing."""
+        factory = getattr(load_library(getattr(paths, cls.library)), cls.factory)
         factory.restype = c_void_p
         factory.argtypes = [c_uint8, c_char_p, c_int]
         address = factory(client_id, _prepare_log_dir(log_dir), log_level)
         if not address:
-            raise ValueError(f"CreateTraderApi failed (client_id {client_id}, log_dir {log_dir})")
+            raise ValueError(f"Create{cls.cls} failed (client_id {client_id}, log_dir {log_dir})")
         return cls(address)
 
     def attach(self, events: Any, call_from_thread: Callable[..., Any]) -> SpiObject:
-        """Build a TraderSpi delivering to C{events} and C{RegisterSpi} it."""
-        spi = SpiObject("TraderSpi", trader_handlers(events, call_from_thread), call_from_thread)
+        """Build the Spi delivering to C{events} and C{RegisterSpi} it."""
+        spi = SpiObject(self.spi, type(self).handlers(events, call_from_thread), call_from_thread)
         _REGISTERED.append(spi)
         self.call("RegisterSpi", spi.pointer)
         return spi
@@ -479,6 +485,16 @@ class TraderApi(VtableObject):
 
     def trading_day(self) -> str:
         return records.text(self.call("GetTradingDay") or b"")
+
+
+class TraderApi(SdkApi):
+    """C{XTP::API::TraderApi}, with Python arguments and results."""
+
+    cls = "TraderApi"
+    library = "trader_lib"
+    factory = CREATE_TRADER
+    spi = "TraderSpi"
+    handlers = staticmethod(trader_handlers)
 
     def subscribe_public_topic(self, resume_type: int) -> None:
         self.call("SubscribePublicTopic", resume_type)
@@ -529,34 +545,14 @@ def _ticker_array(tickers: Sequence[str]) -> Any:
     return (c_char_p * len(tickers))(*(_bytes(t) for t in tickers))
 
 
-class QuoteApi(VtableObject):
+class QuoteApi(SdkApi):
     """C{XTP::API::QuoteApi}, with Python arguments and results."""
 
     cls = "QuoteApi"
-
-    @classmethod
-    def create(cls, paths: SDKPaths, client_id: int, log_dir: str, log_level: int) -> QuoteApi:
-        """C{CreateQuoteApi}; the log directory is created if missing."""
-        factory = getattr(load_library(paths.quote_lib), CREATE_QUOTE)
-        factory.restype = c_void_p
-        factory.argtypes = [c_uint8, c_char_p, c_int]
-        address = factory(client_id, _prepare_log_dir(log_dir), log_level)
-        if not address:
-            raise ValueError(f"CreateQuoteApi failed (client_id {client_id}, log_dir {log_dir})")
-        return cls(address)
-
-    def attach(self, events: Any, call_from_thread: Callable[..., Any]) -> SpiObject:
-        """Build a QuoteSpi delivering to C{events} and C{RegisterSpi} it."""
-        spi = SpiObject("QuoteSpi", quote_handlers(events, call_from_thread), call_from_thread)
-        _REGISTERED.append(spi)
-        self.call("RegisterSpi", spi.pointer)
-        return spi
-
-    def version(self) -> str:
-        return records.text(self.call("GetApiVersion") or b"")
-
-    def trading_day(self) -> str:
-        return records.text(self.call("GetTradingDay") or b"")
+    library = "quote_lib"
+    factory = CREATE_QUOTE
+    spi = "QuoteSpi"
+    handlers = staticmethod(quote_handlers)
 
     def set_heartbeat_interval(self, seconds: int) -> None:
         self.call("SetHeartBeatInterval", seconds)
