@@ -44,6 +44,19 @@ _SIDES = {XTP_SIDE_BUY: "buy", XTP_SIDE_SELL: "sell"}
 _PAST_DAYS_CACHED = 2
 
 
+def _literal(text: str) -> str:
+    """
+    C{text} as a log format with no fields. The per-order log line is built
+    once here rather than by the observer's C{string.Formatter}, which costs
+    about three times as much per event on the order path.
+    """
+    return text.replace("{", "{{").replace("}", "}}")
+
+
+def _pairs(ids: dict[str, Any]) -> str:
+    return " ".join(f"{k}={v}" for k, v in ids.items())
+
+
 def _accepted(reqid: int, **extra: Any) -> dict[str, Any]:
     return {"stat": 200, "reqid": reqid, **extra}
 
@@ -228,29 +241,24 @@ class GatewayService(Service):
         self, caller: Caller, what: str, intent: Record, described: str, send: Any
     ) -> Deferred[dict[str, Any]]:
         """
-        Journal the intent (fsync'd), send it to the counter, journal what the
-        counter answered (fsync'd), then answer: what is acknowledged is on
-        disk with the counter's ids.
+        Journal the intent, send it to the counter, journal what the counter
+        answered, and answer once that is fsync'd. Commits keep the journal's
+        order, so the one fsync covers the intent too: what is acknowledged is
+        on disk with the counter's ids, at the cost of one disk round trip.
         """
         reqid = self._reqids.next()
-
-        def sent_to_counter(_: None) -> Deferred[dict[str, Any]]:
-            try:
-                ids = send()
-            except BackendError as e:
-                return self._refused(caller, reqid, what, described, e.error)  # type: ignore[no-any-return]
-            self.log.info(
-                "{what} user={user} reqid={reqid} {described} {ids}",
-                what=what, user=caller.user, reqid=reqid, described=described,
-                ids=" ".join(f"{k}={v}" for k, v in ids.items()),
-            )  # fmt: skip
-            journaled = self._durably(f"{what}_sent", ids, caller.user, reqid)
-            return journaled.addCallback(lambda _: _accepted(reqid, **ids))
-
-        return self._durably(what, intent, caller.user, reqid).addCallback(sent_to_counter)
-
-    def _durably(self, kind: str, body: Any, user: str, reqid: int) -> Deferred[None]:
-        return self.journal.append(kind, body, user, reqid, durable=True) or succeed(None)
+        user = caller.user
+        self.journal.append(what, intent, user, reqid)
+        try:
+            ids = send()
+        except BackendError as e:
+            return self._refused(caller, reqid, what, described, e.error)  # type: ignore[no-any-return]
+        self.log.info(_literal(f"{what} user={user} reqid={reqid} {described} {_pairs(ids)}"))
+        answer = _accepted(reqid, **ids)
+        journaled = self.journal.append(f"{what}_sent", ids, user, reqid, durable=True)
+        if journaled is None:
+            return succeed(answer)
+        return journaled.addCallback(lambda _: answer)
 
     def _refused(self, caller: Caller, reqid: int, what: str, described: str, error: XTPError) -> Any:
         self.journal.append(f"{what}_refused", {"error": _error(error)}, caller.user, reqid)

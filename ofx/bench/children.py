@@ -201,7 +201,9 @@ def gateway_ini(
 ) -> str:
     """
     The gateway's ini: fake counter, loopback ports, demo user, cash enough
-    for any run; with C{journal} false, C{[ofx] journal = no} (entries kept
+    for any run, and a counter that is always in continuous trading (so
+    that the figures do not depend on the hour: outside trading hours the
+    fake would hold or refuse every order); with C{journal} false, C{[ofx] journal = no} (entries kept
     in memory only, to see what writing them costs).
     """
     no_journal = "" if journal else "journal = no\n"
@@ -212,4 +214,5 @@ def gateway_ini(
         f"[trade]\nlisten = tcp:{trade}:interface=127.0.0.1\nadvertise = 127.0.0.1:{trade}\n"
         "[xtp]\nbackend = fake\n"
         f"[fake]\nseed = 1\ninterval = {interval:g}\ncash = 100000000000\npositions = 600000:10000\n"
+        "always_open = yes\n"
     )
