@@ -97,7 +97,7 @@ def run_twistd(test: TestCase, ini_text: str, ports: list[str], folder: str | No
     process = OFXProcess(ports)
     env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
     args = [sys.executable, "-c", "from twisted.scripts.twistd import run; run()",
-            "-n", "--pidfile=", "--logfile=-", "ofx", "--config", path]  # fmt: skip
+            "-n", "--pidfile=", "--logger=ofx.logs.observer", "ofx", "--config", path]  # fmt: skip
     reactor.spawnProcess(process, sys.executable, args, env=env, path=folder)
     test.addCleanup(process.stop)
     return process.ready

@@ -187,12 +187,13 @@ def spawn(reactor: Any, name: str, args: list[str], folder: str, secret: str) ->
 
 def spawn_gateway(reactor: Any, ini_path: str, folder: str, secret: str, profile: str | None = None) -> Child:
     """
-    C{twistd -n ofx --config ini_path}, logging to its stdout; under cProfile
+    C{twistd -n --logger=ofx.logs.observer ofx --config ini_path}, logging to
+    its stdout as the README starts it; under cProfile
     (C{twistd --profile}) if C{profile} names a file for the stats, which
     twistd writes when it is stopped with SIGTERM (see L{Child.stop}).
     """
     profiling = ["--profile", profile, "--profiler", "cprofile", "--savestats"] if profile else []
-    args = ["-c", _GATEWAY_BOOT, "-n", "--pidfile=", "--logfile=-", *profiling, "ofx", "--config", ini_path]
+    args = ["-c", _GATEWAY_BOOT, "-n", "--pidfile=", "--logger=ofx.logs.observer", *profiling, "ofx", "--config", ini_path]
     return spawn(reactor, "gateway (twistd ofx)", args, folder, secret)
 
 

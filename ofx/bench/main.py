@@ -313,11 +313,14 @@ def main(argv: list[str] | None = None) -> None:
         sys.stderr.write(f"{opts}\nofx.bench: {e}\n")
         raise SystemExit(2) from None
 
-    from twisted.logger import globalLogBeginner, textFileLogObserver
+    from twisted.logger import globalLogBeginner
 
-    # Format log events as twistd would, but keep them off the report.
+    from ofx.logs import BufferedLogObserver
+
+    # Format log events as the gateway's twistd does (--logger
+    # ofx.logs.observer), but keep them off the report.
     devnull = open(os.devnull, "w")  # noqa: SIM115
-    globalLogBeginner.beginLoggingTo([textFileLogObserver(devnull)], redirectStandardIO=False)
+    globalLogBeginner.beginLoggingTo([BufferedLogObserver(devnull)], redirectStandardIO=False)
 
     async def run(reactor: Any) -> None:
         try:

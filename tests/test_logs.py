@@ -1,0 +1,160 @@
+"""The buffered log observer: twistd's lines, written in batches."""
+
+from __future__ import annotations
+
+import io
+import threading
+
+from twisted.logger import LogLevel, formatEventAsClassicLogText
+from twisted.python.failure import Failure
+from twisted.trial.unittest import TestCase
+
+from ofx.logs import BufferedLogObserver
+
+WHEN = 1795000000.25  # a fixed moment, so the expected stamps are the same as twistd's
+
+
+def event(fmt: str | None, level: LogLevel = LogLevel.info, when: float = WHEN, **fields: object) -> dict:
+    found: dict = {"log_level": level, "log_namespace": "ofx.service.GatewayService", "log_time": when}
+    if fmt is not None:
+        found["log_format"] = fmt
+    found.update(fields)
+    return found
+
+
+class Flushes(io.StringIO):
+    """An output that counts its flushes and says when one happened."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.flushes = 0
+        self.flushed = threading.Event()
+
+    def flush(self) -> None:
+        super().flush()
+        self.flushes += 1
+        self.flushed.set()
+
+
+class LinesTests(TestCase):
+    """Each event gives the line twistd's own observer would write."""
+
+    def assertSameLine(self, given: dict) -> None:
+        out = io.StringIO()
+        observer = BufferedLogObserver(out)
+        observer(dict(given))
+        observer.flush()
+        self.assertEqual(out.getvalue(), formatEventAsClassicLogText(dict(given)) or "")
+
+    def test_literal(self) -> None:
+        self.assertSameLine(event("order user=demo reqid=7 buy 600000.SH 100@10.5 order_xtp_id=9"))
+
+    def test_fields(self) -> None:
+        self.assertSameLine(event("{port} error {stat} peer={peer}", port="trade", stat=422, peer="1.2.3.4:5"))
+
+    def test_escaped_braces(self) -> None:
+        self.assertSameLine(event("order user={{odd}} reqid=1"))
+
+    def test_multiple_lines(self) -> None:
+        self.assertSameLine(event("first\nsecond"))
+
+    def test_log_system(self) -> None:
+        self.assertSameLine(event("legacy message", log_system="ofx-trade,3,127.0.0.1"))
+
+    def test_no_level(self) -> None:
+        given = event("plain")
+        del given["log_level"]
+        self.assertSameLine(given)
+
+    def test_failure_with_traceback(self) -> None:
+        failure = Failure(ZeroDivisionError("division by zero"))
+        out = io.StringIO()
+        observer = BufferedLogObserver(out)
+        observer(event("unexpected error on the {port} port", LogLevel.critical, port="trade", log_failure=failure))
+        self.assertIn("unexpected error on the trade port", out.getvalue())
+        self.assertIn("ZeroDivisionError", out.getvalue())
+
+    def test_no_format_no_line(self) -> None:
+        out = io.StringIO()
+        observer = BufferedLogObserver(out)
+        observer(event(None))
+        observer.flush()
+        self.assertEqual(out.getvalue(), "")
+
+    def test_each_second_has_its_own_stamp(self) -> None:
+        out = io.StringIO()
+        observer = BufferedLogObserver(out)
+        moments = [WHEN, WHEN + 0.5, WHEN + 1, WHEN + 61]
+        for when in moments:
+            observer(event("tick", when=when))
+        observer.flush()
+        expected = "".join(formatEventAsClassicLogText(event("tick", when=when)) or "" for when in moments)
+        self.assertEqual(out.getvalue(), expected)
+
+
+class BufferingTests(TestCase):
+    """Lines wait, then go out together, in order; warnings do not wait."""
+
+    def test_info_waits_for_flush(self) -> None:
+        out = Flushes()
+        observer = BufferedLogObserver(out)
+        observer(event("one"))
+        observer(event("two"))
+        self.assertEqual((out.getvalue(), out.flushes), ("", 0))
+        observer.flush()
+        self.assertEqual(out.flushes, 1)
+        self.assertEqual([line.split("] ", 1)[1] for line in out.getvalue().splitlines()], ["one", "two"])
+
+    def test_limit_writes_the_batch(self) -> None:
+        out = Flushes()
+        observer = BufferedLogObserver(out, limit=3)
+        observer(event("a"))
+        observer(event("b"))
+        self.assertEqual(out.flushes, 0)
+        observer(event("c"))
+        self.assertEqual(out.flushes, 1)
+        self.assertEqual(len(out.getvalue().splitlines()), 3)
+
+    def test_warning_writes_everything_before_it(self) -> None:
+        out = Flushes()
+        observer = BufferedLogObserver(out)
+        observer(event("order accepted"))
+        observer(event("counter trade session down", LogLevel.warn))
+        texts = [line.split("] ", 1)[1] for line in out.getvalue().splitlines()]
+        self.assertEqual(texts, ["order accepted", "counter trade session down"])
+
+    def test_flusher_thread_writes_without_more_events(self) -> None:
+        out = Flushes()
+        observer = BufferedLogObserver(out)
+        observer.start(interval=0.01)
+        self.addCleanup(observer.stop)
+        observer(event("login user=demo"))
+        self.assertTrue(out.flushed.wait(10), "the flusher thread never wrote the waiting line")
+        self.assertIn("login user=demo", out.getvalue())
+
+    def test_stop_writes_what_waits(self) -> None:
+        out = Flushes()
+        observer = BufferedLogObserver(out)
+        observer(event("last words"))
+        observer.stop()
+        self.assertIn("last words", out.getvalue())
+
+    def test_events_from_threads_all_written_once(self) -> None:
+        out = io.StringIO()
+        observer = BufferedLogObserver(out, limit=50)
+
+        def emit(name: str) -> None:
+            for i in range(500):
+                observer(event(f"{name} {i}"))
+
+        threads = [threading.Thread(target=emit, args=(f"t{n}",)) for n in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        observer.flush()
+        texts = [line.split("] ", 1)[1] for line in out.getvalue().splitlines()]
+        self.assertEqual(sorted(texts), sorted(f"t{n} {i}" for n in range(4) for i in range(500)))
+        for n in range(4):
+            mine = [t for t in texts if t.startswith(f"t{n} ")]
+            self.assertEqual(mine, [f"t{n} {i}" for i in range(500)])
