@@ -9,6 +9,9 @@ then attach the returned service to your application::
     from ofx.tap import build_service
     build_service(read_config("etc/ofx.ini")).setServiceParent(application)
 
+twistd's C{makeService} also adds L{ofx.heap.CollectorTuning} (the garbage
+collector's settings are the process's, so an embedding program chooses).
+
 The service tree: C{sessions} (logins and authcodes) and C{login} (its port)
 when this process serves logins; when it holds an XTP account, C{journal}
 (started first: it rebuilds the views), the seven queue services of
@@ -34,6 +37,7 @@ from ofx.backends.interface import IXTPBackend
 from ofx.config import Config, ConfigError, read_config
 from ofx.dispatch import Dispatcher
 from ofx.fronts import FrontFactory
+from ofx.heap import CollectorTuning
 from ofx.login import IAuthority, LocalAuthority, LoginService
 from ofx.passwords import hash_password
 from ofx.queues import QUEUES, QueueService
@@ -68,11 +72,14 @@ def _stop(message: str) -> None:
 
 
 def makeService(options: Options) -> IService:
+    """twistd's entry point: L{build_service}, plus the collector tuning of a gateway process."""
     try:
-        return build_service(options["ofx"])
+        top = build_service(options["ofx"])
     except (ConfigError, StoreError) as e:
         _stop(str(e))
         raise  # not reached
+    CollectorTuning().setServiceParent(top)  # last: it starts after the journal rebuilt the day
+    return top
 
 
 def _listen(parent: MultiService, name: str, section: str, description: str, factory: Factory, reactor: Any) -> None:

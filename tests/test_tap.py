@@ -12,7 +12,7 @@ from twisted.trial.unittest import TestCase
 from ofx.config import ConfigError, config_from_string
 from ofx.fronts import FrontFactory
 from ofx.service import GatewayService
-from ofx.tap import Options, build_service
+from ofx.tap import Options, build_service, makeService
 from ofx.users_cli import main as users_main
 from tests.keys import SECRET
 
@@ -80,6 +80,18 @@ class WiringTests(TestCase):
         with self.assertRaises(ConfigError) as caught:
             self.build(GATEWAY.replace("tcp:11025:interface=127.0.0.1", "nonsense:1"))
         self.assertIn("[quote] listen", str(caught.exception))
+
+    def test_twistd_adds_the_collector_tuning_last(self) -> None:
+        """twistd's service tree ends with the collector tuning, so it starts once the day is rebuilt."""
+        path = os.path.join(os.path.abspath(self.mktemp()), "ofx.ini")
+        os.makedirs(os.path.dirname(path))
+        with open(path, "w") as f:
+            f.write(GATEWAY)
+        options = Options()
+        options.parseOptions(["--config", path])
+        names = [s.name for s in makeService(options)]
+        self.assertEqual(names[-1], "collector")
+        self.assertEqual(names[:-1], [s.name for s in self.build(GATEWAY)[0]])
 
     def test_twistd_options_one_line(self) -> None:
         """A bad config file stops twistd with one line on stderr, not a traceback."""

@@ -37,6 +37,7 @@ from twisted.internet.defer import Deferred, gatherResults
 
 from ofx.bench.children import gateway_ini
 from ofx.config import config_from_string
+from ofx.heap import CollectorTuning
 from ofx.tap import build_service
 from ofx.wire import Codec, derive_key
 
@@ -54,6 +55,7 @@ class InProcessGateway:
         config = config_from_string(ini, os.path.join(folder, "ofx.ini"))
         self.reactor = reactor
         self.top = build_service(config, reactor=reactor)
+        CollectorTuning().setServiceParent(self.top)  # as twistd's makeService adds it
         self.codec = Codec(derive_key(SECRET), config.brotli_quality)
         self.dispatchers = {name: self.top.getServiceNamed(name).factory.dispatcher for name in LISTENERS}
         self._started: list[Any] = []

@@ -39,6 +39,9 @@ class Hold:
     shares: int = 0
 
 
+_NOTHING = Hold()  # never changed: holds are replaced, not updated
+
+
 @attr.s(auto_attribs=True, eq=False)
 class Position:
     """
@@ -128,17 +131,23 @@ class Account:
     def required(self, order: Order) -> Hold:
         """The hold C{order} needs in its present state."""
         if order.is_final or order.instrument is None:
-            return Hold()
+            return _NOTHING
         left = order.remaining
         if order.side == XTP_SIDE_BUY:
             worst = order.limit * left
-            return Hold(worst + self.fees.increment(XTP_SIDE_BUY, order.amount, order.amount + worst).total)
+            return Hold(worst + self.fees.increment_total(XTP_SIDE_BUY, order.amount, order.amount + worst))
         worst = order.instrument.upper * left
-        return Hold(self.fees.increment(XTP_SIDE_SELL, order.amount, order.amount + worst).total, left)
+        return Hold(self.fees.increment_total(XTP_SIDE_SELL, order.amount, order.amount + worst), left)
 
-    def check(self, order: Order) -> XTPError | None:
-        """Why a new order cannot be afforded, or None."""
+    def reserve(self, order: Order) -> XTPError | None:
+        """Hold what a new order needs, or say why it cannot be afforded (and hold nothing)."""
         need = self.required(order)
+        refusal = self._refusal(order, need)
+        if refusal is None:
+            self._set_hold(order, need)
+        return refusal
+
+    def _refusal(self, order: Order, need: Hold) -> XTPError | None:
         code = order.ticker
         if need.shares > self.sellable(code):
             position = self.positions.get(code)
@@ -157,8 +166,10 @@ class Account:
 
     def hold(self, order: Order) -> None:
         """Set the order's hold to what its present state requires."""
-        old = self._holds.pop(order.xtp_id, Hold())
-        new = self.required(order)
+        self._set_hold(order, self.required(order))
+
+    def _set_hold(self, order: Order, new: Hold) -> None:
+        old = self._holds.pop(order.xtp_id, _NOTHING)
         self._held_cash += new.cash - old.cash
         if new.shares != old.shares:
             self.positions[order.ticker].frozen += new.shares - old.shares

@@ -113,7 +113,7 @@ class Exchange:
                 )
             order.instrument = instrument
             order.limit = worst_price(order, instrument, rule)
-            refusal = self.account.check(order)
+            refusal = self.account.reserve(order)
             if refusal is not None:
                 raise Rejected(refusal)
         except Rejected as r:
@@ -121,7 +121,6 @@ class Exchange:
             self._emit("order_event", order.to_record(), r.error)
             return
         order.accept(now)
-        self.account.hold(order)
         self._emit("order_event", order.to_record(), None)
         if phase in AUCTIONS:
             self.matcher.rest(order)

@@ -96,6 +96,19 @@ class FeeSchedule:
         """The fees a fill pays that takes an order's trade amount from C{before} to C{after}."""
         return self.fees(side, after) - self.fees(side, before)
 
+    def total(self, side: int, amount: int) -> int:
+        """C{fees(side, amount).total}, without the L{Fees}: the account's holds need only the sum."""
+        if amount <= 0:
+            return 0
+        total = max(self.min_commission, _half_up(amount, self.commission)) + _half_up(amount, self.transfer_fee)
+        if side == XTP_SIDE_SELL:
+            total += _half_up(amount, self.stamp_tax)
+        return total
+
+    def increment_total(self, side: int, before: int, after: int) -> int:
+        """C{increment(side, before, after).total}, without the L{Fees}."""
+        return self.total(side, after) - self.total(side, before)
+
 
 DEFAULT = FeeSchedule()
 

@@ -8,6 +8,7 @@ exact and needs no tz database.
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 from datetime import datetime, timedelta, timezone
 
 from ofx.xtp_types import data_time
@@ -20,12 +21,18 @@ def beijing(seconds: float) -> datetime:
     return datetime.fromtimestamp(seconds, BEIJING)
 
 
+@lru_cache(maxsize=4)
+def _second_stamp(second: int) -> int:
+    """C{YYYYMMDDHHMMSS000} of a whole second; cached, as orders come many to a second."""
+    t = beijing(second)
+    return data_time(t.year, t.month, t.day, t.hour, t.minute, t.second, 0)
+
+
 def xtp_time(seconds: float) -> int:
     """A clock reading as an XTP C{YYYYMMDDHHMMSSsss} integer."""
     # The epsilon keeps 1.001 (999.99... ms after 1.0 in binary) at 1 ms.
-    total_ms = math.floor(seconds * 1000 + 1e-6)
-    t = beijing(total_ms // 1000)
-    return data_time(t.year, t.month, t.day, t.hour, t.minute, t.second, total_ms % 1000)
+    second, ms = divmod(math.floor(seconds * 1000 + 1e-6), 1000)
+    return _second_stamp(second) + ms
 
 
 def trading_day(seconds: float) -> str:
