@@ -8,8 +8,8 @@ exact and needs no tz database.
 from __future__ import annotations
 
 import math
-from functools import lru_cache
 from datetime import datetime, timedelta, timezone
+from functools import lru_cache
 
 from ofx.xtp_types import data_time
 
