@@ -128,7 +128,12 @@ class _Writer(threading.Thread):
         self._queue.append((entry, durable))
         if self._idle:
             with self._lock:
-                self._lock.notify()
+                # Wake an idle writer once: until it runs (it needs the GIL,
+                # which this thread holds) more entries come, and each
+                # further lock and notify would only cost this thread time.
+                if self._idle:
+                    self._idle = False
+                    self._lock.notify()
 
     def stop(self) -> None:
         with self._lock:
