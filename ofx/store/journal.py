@@ -67,6 +67,9 @@ def _id(day: str, seq: int) -> int:
     return int(day) * _DAY + seq
 
 
+_INSERT = "INSERT INTO journal (id, last, body) VALUES (?, ?, ?)"
+
+
 def _blocks(rows: list[Entry]) -> list[tuple[int, int, bytes]]:
     """Entries (in sequence order) as rows of blocks, one block per day present."""
     blocks = []
@@ -187,9 +190,17 @@ class _Writer(threading.Thread):
 
     @staticmethod
     def thd_write(db: sqlite3.Connection, rows: list[Entry]) -> None:
+        blocks = _blocks(rows)
+        if len(blocks) == 1:
+            # One statement in autocommit mode is its own transaction, and its
+            # commit (and fsync) happen inside the one call that releases the
+            # GIL. BEGIN, INSERT, COMMIT would take the GIL back three times
+            # per commit, and each time the reactor thread may have to wait.
+            db.execute(_INSERT, blocks[0])
+            return
         with db:
             db.execute("BEGIN")
-            db.executemany("INSERT INTO journal (id, last, body) VALUES (?, ?, ?)", _blocks(rows))
+            db.executemany(_INSERT, blocks)
 
 
 class Journal(Service):
