@@ -75,6 +75,9 @@ def makeService(options: Options) -> IService:
     """twistd's entry point: L{build_service}, plus the collector tuning of a gateway process."""
     try:
         top = build_service(options["ofx"])
+        if options["ofx"].is_gateway:
+            # Now, so that another gateway on the same data stops start-up with one line.
+            top.getServiceNamed("journal").lock()
     except (ConfigError, StoreError) as e:
         _stop(str(e))
         raise  # not reached

@@ -7,16 +7,19 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import threading
 from typing import Any
 
 from twisted.internet import reactor
-from twisted.internet.defer import inlineCallbacks
+from twisted.internet.defer import Deferred, inlineCallbacks
 from twisted.internet.task import Clock
+from twisted.python.failure import Failure
 from twisted.trial.unittest import TestCase
 
 from ofx.store import db as store_db
 from ofx.store.db import open_database
 from ofx.store.journal import Journal, beijing_day
+from ofx.store.writer import ACK, WriterLock, WriterProcess, frame, spawn
 from tests.harness import OPEN, Gateway
 
 SH600000 = {"code": "600000", "market": "SH"}
@@ -78,15 +81,55 @@ class JournalTests(TestCase):
         self.assertEqual(len(on_disk), 101)
         self.assertEqual((on_disk[-1].kind, on_disk[-1].user, on_disk[-1].reqid), ("order", "alice", 7))
 
-    def test_stop_flushes(self) -> None:
-        """Stopping the journal writes everything appended before."""
+    @inlineCallbacks
+    def test_stop_flushes(self) -> Any:
+        """Stopping the journal writes everything appended before, then the writer process exits."""
         path = os.path.join(os.path.abspath(self.mktemp()), "ofx.db")
         journal = Journal(path, reactor)
         journal.startService()
         for i in range(1000):
             journal.append("market_data", {"i": i})
-        journal.stopService()
+        yield journal.stopService()
         self.assertEqual(len(list(journal.read_day(journal.day))), 1000)
+        self.assertEqual(journal.written, 1000)
+
+    @inlineCallbacks
+    def test_writer_death_refuses_what_it_cannot_keep(self) -> Any:
+        """
+        If the writer process dies, a durable append still waiting fails (its
+        order is never acknowledged), and later appends raise, saying why.
+        """
+        path = os.path.join(os.path.abspath(self.mktemp()), "ofx.db")
+        journal = Journal(path, reactor)
+        journal.startService()
+        self.addCleanup(journal.stopService)
+        waiting = journal.append("order", {"ticker": "600000"}, "alice", 1, durable=True)
+        assert journal._writer is not None
+        journal._writer.transport.signalProcess("KILL")
+        failure = yield self.assertFailure(waiting, RuntimeError)
+        self.assertIn("journal writer ended", str(failure))
+        with self.assertRaises(RuntimeError) as raised:
+            journal.append("order", {"ticker": "600000"}, "alice", 2, durable=True)
+        self.assertIn("journal writer ended", str(raised.exception))
+
+    @inlineCallbacks
+    def test_restart_numbers_after_what_the_old_writer_wrote(self) -> Any:
+        """
+        A journal started again on the same store (a gateway restarted) takes
+        the writer lock after the old writer is done, and numbers its entries
+        after every entry already on disk.
+        """
+        path = os.path.join(os.path.abspath(self.mktemp()), "ofx.db")
+        first = Journal(path, reactor)
+        first.startService()
+        for i in range(50):
+            first.append("market_data", {"i": i})
+        second = Journal(path, reactor)  # built while the first still runs, as a supervisor might
+        yield first.stopService()
+        second.startService()
+        self.addCleanup(second.stopService)
+        yield second.append("order", {"ticker": "600000"}, "alice", 1, durable=True)
+        self.assertEqual([e.seq for e in second.read_day(second.day)], list(range(1, 52)))
 
     def test_prune_keeps_newest_days(self) -> None:
         """Old days are pruned; the newest keep_days stay readable."""
@@ -101,6 +144,85 @@ class JournalTests(TestCase):
         self.assertEqual(len(journal.days()), 5)
         self.assertEqual(journal.prune(2), 3)
         self.assertEqual(journal.days()[-1], journal.day)
+
+
+class WriterProcessTests(TestCase):
+    """The writer child on its own: frames in, commits and acknowledgements out."""
+
+    def run_writer(self, path: str, data: bytes) -> Deferred[tuple[bytes, int]]:
+        """Run C{python -m ofx.store.writer path} with C{data} on stdin; its stdout and exit code."""
+        done: Deferred[tuple[bytes, int]] = Deferred()
+        out: list[bytes] = []
+
+        class Watched(WriterProcess):
+            def processEnded(self, reason: Failure) -> None:
+                done.callback((b"".join(out), reason.value.exitCode))
+
+        protocol = Watched(lambda n: out.append(ACK.pack(n)), lambda: None, self.fail)
+        lock = WriterLock(path)
+        lock.acquire()
+        self.addCleanup(lock.release)
+        spawn(reactor, protocol, path, lock)
+        protocol.send(data)
+        protocol.close()
+        return done
+
+    @inlineCallbacks
+    def test_commits_complete_frames_and_drops_a_partial_one(self) -> Any:
+        """
+        At the end of its input the writer commits every complete frame and
+        exits 0; the half frame a killed gateway may leave was never
+        acknowledged and is not written.
+        """
+        path = os.path.join(os.path.abspath(self.mktemp()), "ofx.db")
+        open_database(path).close()
+        one = frame(False, [("20261124", 1, 1.0, "market_data", None, None, {"i": 1})])
+        two = frame(True, [("20261124", 2, 2.0, "order", "alice", 7, {"ticker": "600000"})])
+        half = frame(False, [("20261124", 3, 3.0, "market_data", None, None, {"i": 3})])
+        acks, code = yield self.run_writer(path, one + two + half[: len(half) // 2])
+        self.assertEqual(code, 0)
+        self.assertEqual(ACK.unpack(acks[-ACK.size :])[0], 2)
+        entries = list(Journal(path, Clock()).read_day("20261124"))
+        self.assertEqual([(e.seq, e.kind, e.user, e.reqid) for e in entries],
+                         [(1, "market_data", None, None), (2, "order", "alice", 7)])  # fmt: skip
+
+    @inlineCallbacks
+    def test_frames_across_midnight_make_one_block_per_day(self) -> Any:
+        """Entries of two days in one commit go to two blocks, each readable with its own day."""
+        path = os.path.join(os.path.abspath(self.mktemp()), "ofx.db")
+        open_database(path).close()
+        data = frame(False, [("20261124", 9, 1.0, "market_data", None, None, {"i": 9}),
+                             ("20261125", 1, 2.0, "market_data", None, None, {"i": 1})])  # fmt: skip
+        _, code = yield self.run_writer(path, data)
+        self.assertEqual(code, 0)
+        journal = Journal(path, Clock())
+        self.assertEqual([e.body for e in journal.read_day("20261124")], [{"i": 9}])
+        self.assertEqual([e.body for e in journal.read_day("20261125")], [{"i": 1}])
+
+    def test_lock_refuses_a_second_writer(self) -> None:
+        """While one writer holds a store, another gets an error naming the lock file."""
+        path = os.path.join(os.path.abspath(self.mktemp()), "ofx.db")
+        os.makedirs(os.path.dirname(path))
+        first = WriterLock(path)
+        first.acquire()
+        self.addCleanup(first.release)
+        with self.assertRaises(OSError) as raised:
+            WriterLock(path).acquire(wait=0.05)
+        self.assertIn(path + ".writer", str(raised.exception))
+
+    def test_lock_waits_for_the_old_writer(self) -> None:
+        """A writer left by a crashed gateway is waited for, not refused."""
+        path = os.path.join(os.path.abspath(self.mktemp()), "ofx.db")
+        os.makedirs(os.path.dirname(path))
+        old = WriterLock(path)
+        old.acquire()
+        go = threading.Event()
+        threading.Thread(target=lambda: (go.wait(10), old.release()), daemon=True).start()
+        new = WriterLock(path)
+        go.set()
+        new.acquire(wait=10)
+        self.addCleanup(new.release)
+        self.assertGreaterEqual(new.fd, 0)
 
 
 class RebuildTests(TestCase):

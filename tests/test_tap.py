@@ -5,8 +5,9 @@ from __future__ import annotations
 import io
 import os
 import sys
+from typing import Any
 
-from twisted.internet.testing import MemoryReactorClock
+from twisted.internet.testing import MemoryReactorClock, StringTransport
 from twisted.trial.unittest import TestCase
 
 from ofx.config import ConfigError, config_from_string
@@ -37,10 +38,25 @@ backend = fake
 """
 
 
+class ProcessReactor(MemoryReactorClock):
+    """A memory reactor that records the processes it is asked to spawn, and ends each when its input closes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.spawned: list[list[str]] = []
+
+    def spawnProcess(self, protocol: Any, executable: str, args: list[str], **kwargs: Any) -> Any:
+        self.spawned.append(args)
+        transport = StringTransport()
+        transport.closeStdin = protocol.outConnectionLost  # type: ignore[attr-defined]
+        protocol.makeConnection(transport)
+        return transport
+
+
 class WiringTests(TestCase):
-    def build(self, text: str) -> tuple[object, MemoryReactorClock]:
+    def build(self, text: str) -> tuple[object, ProcessReactor]:
         path = os.path.join(os.path.abspath(self.mktemp()), "ofx.ini")
-        reactor = MemoryReactorClock()
+        reactor = ProcessReactor()
         return build_service(config_from_string(text, path), reactor), reactor
 
     def test_gateway_children(self) -> None:
@@ -63,6 +79,9 @@ class WiringTests(TestCase):
         quote, trade = ports[11025][0], ports[11026][0]
         self.assertIsInstance(quote, FrontFactory)
         self.assertEqual((quote.port, trade.port), ("quote", "trade"))
+        [writer] = reactor.spawned
+        self.assertEqual(writer[1:3], ["-m", "ofx.store.writer"])
+        self.assertTrue(writer[3].endswith("ofx.db"))
 
     def test_login_server_alone(self) -> None:
         """Only [ofx] and [login]: a login server with no gateway and no counter."""

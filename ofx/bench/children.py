@@ -48,12 +48,44 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def cpu_seconds(pid: int) -> float:
-    """User plus system CPU time of a process so far, from C{/proc/PID/stat} (Linux)."""
+def _stat(pid: int | str) -> list[bytes]:
+    """The fields of C{/proc/PID/stat} from field 3 on (after the command name)."""
     with open(f"/proc/{pid}/stat", "rb") as f:
-        fields = f.read().rsplit(b")", 1)[1].split()
-    # Fields 14 and 15 (utime, stime) of proc(5); the split starts at field 3.
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return f.read().rsplit(b")", 1)[1].split()
+
+
+def cpu_seconds(pid: int) -> float:
+    """
+    User plus system CPU time so far of a process and its descendants (the
+    gateway's journal writer is a child process), from C{/proc/PID/stat}
+    (Linux).
+    """
+    parents: dict[int, int] = {}
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                parents[int(name)] = int(_stat(name)[1])  # field 4, ppid
+            except (OSError, IndexError, ValueError):
+                continue  # gone meanwhile
+    family = {pid}
+    grew = True
+    while grew:
+        grew = False
+        for child, parent in parents.items():
+            if parent in family and child not in family:
+                family.add(child)
+                grew = True
+    total = 0.0
+    for member in family:
+        try:
+            fields = _stat(member)
+        except OSError:
+            if member == pid:
+                raise
+            continue
+        # Fields 14 and 15 (utime, stime) of proc(5); the split starts at field 3.
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 def machine_busy_seconds() -> float:

@@ -3,7 +3,7 @@ C{python -m ofx.bench.journal}: the journal's sustained rate.
 
 Market data: N snapshots from the fake counter are appended as fast as the
 reactor thread can (what a burst of market data does), and the clock stops
-when the writer thread has committed the last one; the rate is N over that
+when the writer process has committed the last one; the rate is N over that
 time, so it is what the disk path sustains, not just the cost of queueing.
 Orders: N order entries appended durably (each waits for its fsync'd batch),
 as 210005 does before it goes to the counter, with C{--window} in flight.
@@ -87,7 +87,9 @@ def main(argv: list[str] | None = None) -> int:
         md = market_data(journal, args.market_data)
         od = orders(journal, args.orders, args.window)
     finally:
-        journal.stopService()
+        stopped = journal.stopService()
+        while stopped is not None and not stopped.called:  # the writer commits the rest, then exits
+            reactor.iterate(0.01)  # type: ignore[attr-defined]
     if args.json:
         print(json.dumps({"market_data": md, "orders": od}))
     else:

@@ -9,31 +9,37 @@ sequence number for the trading day.
 
 Appending happens on the reactor thread and costs a few microseconds: the
 entry gets its sequence number, goes to the consumers that follow its kind
-(the queue services, see L{ofx.queues}), and joins the batch for the writer
-thread. The writer thread owns its own SQLite connection and commits batches
-as fast as the disk allows (group commit), so the reactor never waits on the
-disk. An append marked C{durable} returns a Deferred that fires once its
-batch is committed with C{synchronous=FULL} (an fsync): orders are journaled
-that way before they go to the counter. Other entries -- market data above
-all -- are committed with C{synchronous=NORMAL}: they survive the process
-being killed, and may lose the last moments before a power cut.
+(the queue services, see L{ofx.queues}), and joins the current reactor
+turn's batch. At the end of the turn the batch goes, as one frame, to the
+writer process (L{ofx.store.writer}), which owns the writing SQLite
+connection and commits what it receives as fast as the disk allows (group
+commit): the reactor never waits on the disk, and never shares its
+interpreter with the disk work. An append marked C{durable} returns a
+Deferred that fires once its batch is committed with C{synchronous=FULL} (an
+fsync): an order's acknowledgement waits for that. Other entries -- market
+data above all -- are committed with C{synchronous=NORMAL}: they survive the
+gateway being killed (the writer commits what it was sent, then exits), and
+may lose the last moments before a power cut.
 """
 
 from __future__ import annotations
 
 import marshal
 import sqlite3
-import threading
 from collections import deque
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta, timezone
 from typing import Any, NamedTuple, Protocol
 
 from twisted.application.service import Service
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import Deferred, succeed
 from twisted.logger import Logger
+from twisted.python.failure import Failure
 
-from ofx.store.db import open_database
+from ofx.store.db import StoreError, open_database
+from ofx.store.writer import DAY as _DAY
+from ofx.store.writer import WriterLock, WriterProcess, commit, frame, spawn
+from ofx.store.writer import block_id as _id
 
 BEIJING = timezone(timedelta(hours=8))
 
@@ -51,36 +57,9 @@ class Entry(NamedTuple):
 
 
 # Bodies are stored with marshal (version 4): about 4 us for a market data
-# snapshot against 18 us for JSON, and the writer thread holds the GIL while
-# it encodes. Each row holds one block: the consecutive entries of one day
-# that one commit wrote, as a marshalled list, so SQLite's cost is per
-# commit, not per entry. Only OFX reads its own journal.
-
-_DAY = 1_000_000_000
-# A commit waits up to INTERVAL seconds for GROUP entries to gather.
-INTERVAL = 0.001
-GROUP = 64
-
-
-def _id(day: str, seq: int) -> int:
-    """A block's row id: the day and the sequence number of its first entry, in one ordered integer."""
-    return int(day) * _DAY + seq
-
-
-_INSERT = "INSERT INTO journal (id, last, body) VALUES (?, ?, ?)"
-
-
-def _blocks(rows: list[Entry]) -> list[tuple[int, int, bytes]]:
-    """Entries (in sequence order) as rows of blocks, one block per day present."""
-    blocks = []
-    start = 0
-    for i in range(1, len(rows) + 1):
-        if i == len(rows) or rows[i].day != rows[start].day:
-            part = rows[start:i]
-            body = marshal.dumps([(e.seq, e.ts, e.kind, e.user, e.reqid, e.body) for e in part], 4)
-            blocks.append((_id(part[0].day, part[0].seq), part[-1].seq, body))
-            start = i
-    return blocks
+# snapshot against 18 us for JSON. Each row holds one block: the consecutive
+# entries of one day that one commit wrote, as a marshalled list, so
+# SQLite's cost is per commit, not per entry. Only OFX reads its own journal.
 
 
 def _entries(day: str, body: bytes) -> list[Entry]:
@@ -106,110 +85,14 @@ def beijing_day(when: float) -> tuple[str, float]:
     return start.strftime("%Y%m%d"), (start + timedelta(days=1)).timestamp()
 
 
-class _Writer(threading.Thread):
-    """
-    Commits batches of entries in its own thread, with its own connection.
-    C{thd...} methods run in this thread only.
-    """
-
-    def __init__(self, path: str, done: Callable[[list[Deferred[None]]], None]) -> None:
-        super().__init__(name="ofx-journal-writer", daemon=True)
-        self._path = path
-        self._done = done
-        self._lock = threading.Condition()
-        # (entry, Deferred or None) pairs; deque append and popleft are
-        # thread-safe, so the reactor thread takes the lock only to wake an
-        # idle writer.
-        self._queue: deque[tuple[Entry, Deferred[None] | None]] = deque()
-        self._idle = False
-        self._interval = threading.Event()  # never set: its wait is the commit interval
-        self._stopping = False
-        self.failure: BaseException | None = None
-        self.written = 0
-
-    def add(self, entry: Entry, durable: Deferred[None] | None) -> None:
-        self._queue.append((entry, durable))
-        if self._idle:
-            with self._lock:
-                # Wake an idle writer once: until it runs (it needs the GIL,
-                # which this thread holds) more entries come, and each
-                # further lock and notify would only cost this thread time.
-                if self._idle:
-                    self._idle = False
-                    self._lock.notify()
-
-    def stop(self) -> None:
-        with self._lock:
-            self._stopping = True
-            self._lock.notify()
-        self.join()
-
-    def _take(self) -> list[tuple[Entry, Deferred[None] | None]] | None:
-        """The next batch: everything queued, waiting if there is nothing; None to stop."""
-        queue = self._queue
-        if not queue:
-            with self._lock:
-                self._idle = True
-                while not queue and not self._stopping:
-                    self._lock.wait()
-                self._idle = False
-                if not queue:
-                    return None
-            if len(queue) < GROUP and not self._stopping:
-                # The commit interval: a moment for more entries to join this
-                # commit, so a busy gateway pays one fsync (and one wake-up
-                # of this thread) per group rather than per order.
-                self._interval.wait(INTERVAL)
-        return [queue.popleft() for _ in range(len(queue))]
-
-    def run(self) -> None:
-        db = open_database(self._path)
-        # Checkpoint the WAL every 32 MiB rather than every 8: fewer, larger copies.
-        db.execute("PRAGMA wal_autocheckpoint=4000")
-        db.execute("PRAGMA cache_size=-65536")
-        full = True  # open_database leaves synchronous=FULL
-        try:
-            while True:
-                batch = self._take()
-                if batch is None:
-                    return
-                rows = [entry for entry, _ in batch]
-                waiting = [d for _, d in batch if d is not None]
-                if bool(waiting) != full:
-                    full = bool(waiting)
-                    db.execute(f"PRAGMA synchronous={'FULL' if full else 'NORMAL'}")
-                self.thd_write(db, rows)
-                self.written += len(rows)
-                if waiting:
-                    self._done(waiting)
-        except BaseException as e:  # the journal must say so, not die silently
-            self.failure = e
-            raise
-        finally:
-            db.close()
-
-    @staticmethod
-    def thd_write(db: sqlite3.Connection, rows: list[Entry]) -> None:
-        blocks = _blocks(rows)
-        if len(blocks) == 1:
-            # One statement in autocommit mode is its own transaction, and its
-            # commit (and fsync) happen inside the one call that releases the
-            # GIL. BEGIN, INSERT, COMMIT would take the GIL back three times
-            # per commit, and each time the reactor thread may have to wait.
-            db.execute(_INSERT, blocks[0])
-            return
-        with db:
-            db.execute("BEGIN")
-            db.executemany(_INSERT, blocks)
-
-
 class Journal(Service):
     """
     The journal service: appends, feeds consumers, hands batches to the
-    writer thread, and reads back what was written.
+    writer process, and reads back what was written.
 
     @param path: the store's SQLite file.
-    @param reactor: gives the time (C{seconds}) and C{callFromThread}.
+    @param reactor: gives the time (C{seconds}), C{callLater} (the end of a
+        reactor turn) and C{spawnProcess} (the writer).
     """
 
     name = "journal"
@@ -232,14 +115,41 @@ class Journal(Service):
         self.position = 0  # entries appended since this process started, rebuilt ones included
         self.day, self._day_end = beijing_day(reactor.seconds())
         self.seq = self._last_seq(self.day)
-        self._writer: _Writer | None = None
         self._day_listeners: list[Callable[[str], None]] = []
+        # Writing: the writer process, and what it has not committed yet.
+        self._lock: WriterLock | None = None
+        self._writer: WriterProcess | None = None
+        self._pending: list[tuple[Any, ...]] = []  # this reactor turn's entries
+        self._pending_waiters: list[Deferred[None]] = []
+        self._flush_call: Any = None
+        self._frames = 0  # frames sent to the writer
+        self._unacked: deque[tuple[int, int, list[Deferred[None]]]] = deque()  # (frame, entries, waiters)
+        self._failure: str | None = None
+        self._ended: Deferred[None] | None = None
+        self.written = 0  # entries the writer has committed
 
     # Lifecycle
+
+    def lock(self) -> None:
+        """
+        Take the store's writer lock (see L{WriterLock}); L{startService}
+        takes it if this was not called. Raises L{StoreError} naming the lock
+        file when another process holds it.
+        """
+        if self._lock is None and self._persist:
+            lock = WriterLock(self._path)
+            try:
+                lock.acquire()
+            except OSError as e:
+                raise StoreError(f"{self._path}: {e.strerror}") from None
+            self._lock = lock
 
     def startService(self) -> None:
         """Prune old days, rebuild every view from today's entries, then start writing."""
         super().startService()
+        self.lock()
+        # A writer left by a crashed gateway may have committed more since we were built.
+        self.seq = self._last_seq(self.day)
         pruned = self.prune(self._keep_days)
         rebuilt = self.replay_today()
         self.log.info(
@@ -247,18 +157,60 @@ class Journal(Service):
             day=self.day, rebuilt=rebuilt, pruned=pruned,
         )  # fmt: skip
         if self._persist:
-            self._writer = _Writer(self._path, self._durable_done)
-            self._writer.start()
+            assert self._lock is not None
+            self._failure = None
+            self._ended = Deferred()
+            self._writer = WriterProcess(self._committed, self._writer_ended, self._writer_said)
+            spawn(self._reactor, self._writer, self._path, self._lock)
 
-    def stopService(self) -> None:
+    def stopService(self) -> Deferred[None] | None:
+        """Send what waits, close the writer's input, and fire once it has committed all and exited."""
         super().stopService()
-        if self._writer is not None:
-            self._writer.stop()
-            self._writer = None
+        writer, self._writer = self._writer, None
+        if writer is None:
+            self._release()
+            return None
+        ended = self._ended
+        assert ended is not None
+        self._flush(writer)
+        writer.close()
+        return ended
 
-    def _durable_done(self, waiting: list[Deferred[None]]) -> None:
-        """Called in the writer thread: fire the Deferreds on the reactor thread."""
-        self._reactor.callFromThread(_fire_all, waiting)
+    def _release(self) -> None:
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+
+    # The writer process's side
+
+    def _committed(self, frames: int) -> None:
+        """The writer has committed C{frames} frames: count them, fire their waiters."""
+        while self._unacked and self._unacked[0][0] <= frames:
+            _, entries, waiters = self._unacked.popleft()
+            self.written += entries
+            for waiter in waiters:
+                waiter.callback(None)
+
+    def _writer_said(self, line: str) -> None:
+        self.log.error("journal writer: {line}", line=line)
+
+    def _writer_ended(self) -> None:
+        if self._writer is not None or self._unacked:
+            # Not a stop we asked for, or the writer left frames uncommitted:
+            # nothing more can be made durable.
+            self._failure = "the journal writer ended"
+            self.log.critical("{why}; orders are refused until the gateway restarts", why=self._failure)
+            self._writer = None
+            error = RuntimeError(self._failure)
+            waiting = [w for _, _, ws in self._unacked for w in ws] + self._pending_waiters
+            self._unacked.clear()
+            self._pending, self._pending_waiters = [], []
+            for waiter in waiting:
+                waiter.errback(Failure(error))
+        self._release()
+        ended, self._ended = self._ended, None
+        if ended is not None:
+            ended.callback(None)
 
     # Consumers
 
@@ -312,21 +264,36 @@ class Journal(Service):
         self.seq += 1
         entry = Entry(self.day, self.seq, now, kind, body, user, reqid)
         self._deliver(entry)
-        waiter: Deferred[None] | None = Deferred() if durable else None
         writer = self._writer
-        if not self._persist:
-            if waiter is not None:
-                waiter.callback(None)
-        elif writer is None:
-            # Not started (tests, or start-up rebuild): write at once, synchronously.
-            _Writer.thd_write(self._db, [entry])
-            if waiter is not None:
-                waiter.callback(None)
-        else:
-            if writer.failure is not None:
-                raise RuntimeError(f"the journal writer failed: {writer.failure!r}")
-            writer.add(entry, waiter)
+        if writer is None:
+            if self._failure is not None:
+                raise RuntimeError(self._failure)
+            if self._persist:
+                # Not started (tests, or start-up rebuild): write at once, synchronously.
+                commit(self._db, [(entry.day, entry.seq, now, kind, user, reqid, body)])
+            return succeed(None) if durable else None
+        self._pending.append((entry.day, entry.seq, now, kind, user, reqid, body))
+        if self._flush_call is None:
+            self._flush_call = self._reactor.callLater(0, self._flush, writer)
+        if not durable:
+            return None
+        waiter: Deferred[None] = Deferred()
+        self._pending_waiters.append(waiter)
         return waiter
+
+    def _flush(self, writer: WriterProcess) -> None:
+        """Send this reactor turn's entries to the writer as one frame."""
+        if self._flush_call is not None:
+            if self._flush_call.active():
+                self._flush_call.cancel()
+            self._flush_call = None
+        if not self._pending:
+            return
+        entries, self._pending = self._pending, []
+        waiters, self._pending_waiters = self._pending_waiters, []
+        self._frames += 1
+        self._unacked.append((self._frames, len(entries), waiters))
+        writer.send(frame(bool(waiters), entries))
 
     def _deliver(self, entry: Entry) -> None:
         self.position += 1
@@ -396,10 +363,6 @@ class Journal(Service):
             self._db.execute("DELETE FROM journal WHERE id < ?", (_id(old[-1], _DAY),))
         return len(old)
 
-    @property
-    def written(self) -> int:
-        return self._writer.written if self._writer else 0
-
     # Reading for the web console (ofx/web): pages of a day, in a thread.
 
     def thd_page(
@@ -433,8 +396,3 @@ class Journal(Service):
             return found
         finally:
             db.close()
-
-
-def _fire_all(waiting: list[Deferred[None]]) -> None:
-    for d in waiting:
-        d.callback(None)

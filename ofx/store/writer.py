@@ -1,0 +1,267 @@
+"""
+The journal's writer: a child process that does the journal's disk work.
+
+Why a process and not a thread: a writer thread takes the GIL back after
+every SQLite call and every wake-up, and each time the reactor thread has to
+stop and wait for it; the two threads handing the GIL back and forth cost the
+reactor about 30 microseconds an order, more than the disk work itself. A
+child process has an interpreter of its own. The reactor only marshals the
+entries of one reactor turn into one frame and writes it to a pipe.
+
+The child (C{python -m ofx.store.writer PATH}) owns the only writing
+connection to the store's journal table:
+
+  - stdin carries frames: a 4-byte little-endian length, then
+    C{marshal.dumps((durable, entries), 4)}, where C{entries} are
+    C{(day, seq, ts, kind, user, reqid, body)} tuples in sequence order;
+  - it reads whatever the pipe holds, commits every complete frame in one
+    transaction (one block per day, as L{ofx.store.journal} stores them),
+    with C{synchronous=FULL} (an fsync) if any frame was durable and
+    C{NORMAL} otherwise: frames that arrive while a commit is on disk share
+    the next one (group commit);
+  - after each commit it writes to stdout the number of frames committed so
+    far, as an 8-byte little-endian integer;
+  - at the end of stdin (the gateway stopped, or died) it commits the
+    complete frames it has and exits 0. A partial frame was never
+    acknowledged and is dropped.
+
+File descriptor 3, when given, is the store's writer lock (see
+L{WriterLock}): the child holds it until it exits, so a gateway started
+again after a crash waits for the old writer to finish before it numbers
+new entries.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import marshal
+import os
+import sqlite3
+import struct
+import sys
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from twisted.internet.error import ProcessDone
+from twisted.internet.protocol import ProcessProtocol
+from twisted.python.failure import Failure
+
+from ofx.store.db import open_database
+
+FRAME_HEADER = struct.Struct("<I")
+ACK = struct.Struct("<Q")
+INSERT = "INSERT INTO journal (id, last, body) VALUES (?, ?, ?)"
+DAY = 1_000_000_000  # a block's id is day * DAY + the sequence number of its first entry
+READ_SIZE = 1 << 20
+LOCK_WAIT = 10.0  # seconds
+
+
+def block_id(day: str, seq: int) -> int:
+    """A block's row id: the day and the sequence number of its first entry, in one ordered integer."""
+    return int(day) * DAY + seq
+
+
+def blocks(entries: list[tuple[Any, ...]]) -> list[tuple[int, int, bytes]]:
+    """
+    C{(day, seq, ts, kind, user, reqid, body)} tuples in sequence order as
+    journal rows: one block per day present, its entries marshalled.
+    """
+    found = []
+    start = 0
+    for i in range(1, len(entries) + 1):
+        if i == len(entries) or entries[i][0] != entries[start][0]:
+            part = entries[start:i]
+            body = marshal.dumps([e[1:] for e in part], 4)
+            found.append((block_id(part[0][0], part[0][1]), part[-1][1], body))
+            start = i
+    return found
+
+
+def frame(durable: bool, entries: list[tuple[Any, ...]]) -> bytes:
+    """One frame for the writer's stdin."""
+    body = marshal.dumps((durable, entries), 4)
+    return FRAME_HEADER.pack(len(body)) + body
+
+
+def split_frames(buffer: bytearray) -> list[tuple[bool, list[tuple[Any, ...]]]]:
+    """The complete frames at the start of C{buffer}, removed from it."""
+    found = []
+    offset = 0
+    while len(buffer) - offset >= FRAME_HEADER.size:
+        (size,) = FRAME_HEADER.unpack_from(buffer, offset)
+        end = offset + FRAME_HEADER.size + size
+        if end > len(buffer):
+            break
+        found.append(marshal.loads(buffer[offset + FRAME_HEADER.size : end]))
+        offset = end
+    del buffer[:offset]
+    return found
+
+
+def commit(db: sqlite3.Connection, entries: list[tuple[Any, ...]]) -> None:
+    """Write C{entries} as blocks in one transaction."""
+    rows = blocks(entries)
+    if len(rows) == 1:
+        db.execute(INSERT, rows[0])  # autocommit: its own transaction
+        return
+    with db:
+        db.execute("BEGIN")
+        db.executemany(INSERT, rows)
+
+
+class WriterLock:
+    """
+    An exclusive C{flock} on C{<store>.writer}: one journal writer per store.
+
+    The gateway takes it when its journal starts and hands it to its writer
+    process, so it is held while either lives.
+    """
+
+    def __init__(self, store_path: str) -> None:
+        self.path = store_path + ".writer"
+        self.fd = -1
+
+    def acquire(self, wait: float = LOCK_WAIT) -> None:
+        """
+        Take the lock, waiting up to C{wait} seconds for it (a writer left by
+        a crashed gateway finishes in milliseconds); raise L{OSError} naming
+        the file if another process keeps it (another gateway on the same
+        data).
+        """
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            # Wait in a thread for the lock to come free, at most `wait` seconds.
+            waiter = threading.Thread(target=fcntl.flock, args=(fd, fcntl.LOCK_EX), daemon=True)
+            waiter.start()
+            waiter.join(wait)
+            if waiter.is_alive():
+                raise OSError(
+                    errno.EWOULDBLOCK,
+                    f"another process writes this journal (another gateway on the same [ofx] data?): "
+                    f"it holds {self.path}",
+                ) from None
+        self.fd = fd
+
+    def release(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+
+class WriterProcess(ProcessProtocol):
+    """
+    The gateway's side of the writer: sends frames, hears how many are
+    committed, and says when the child is done.
+
+    The child closes its output only as it exits, after its last
+    acknowledgement, so that is when it is done: waiting for the exit status
+    as well would tie the journal's stop to the reactor's child reaping,
+    which a program that embeds the gateway may not run.
+
+    @param committed: called with the number of frames committed so far.
+    @param ended: called once, when the child's output closes.
+    @param complain: called with each line the child writes to stderr, and
+        with its exit status if that is not a clean exit.
+    """
+
+    def __init__(
+        self,
+        committed: Callable[[int], None],
+        ended: Callable[[], None],
+        complain: Callable[[str], None],
+    ) -> None:
+        self._committed = committed
+        self._ended = ended
+        self._complain = complain
+        self._acks = b""
+
+    def send(self, data: bytes) -> None:
+        self.transport.write(data)
+
+    def close(self) -> None:
+        self.transport.closeStdin()
+
+    def outReceived(self, data: bytes) -> None:
+        self._acks += data
+        whole = len(self._acks) - len(self._acks) % ACK.size
+        if whole:
+            (count,) = ACK.unpack_from(self._acks, whole - ACK.size)
+            self._acks = self._acks[whole:]
+            self._committed(count)
+
+    def errReceived(self, data: bytes) -> None:
+        for line in data.decode("utf-8", "replace").splitlines():
+            if line.strip():
+                self._complain(line)
+
+    def outConnectionLost(self) -> None:
+        self._ended()
+
+    def processEnded(self, reason: Failure) -> None:
+        if not reason.check(ProcessDone):
+            self._complain(f"exited: {reason.getErrorMessage()}")
+
+
+def spawn(reactor: Any, protocol: WriterProcess, store_path: str, lock: WriterLock) -> None:
+    """Start C{python -m ofx.store.writer store_path} with the lock as its fd 3."""
+    package_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env = dict(os.environ)
+    env["PYTHONPATH"] = package_root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    reactor.spawnProcess(
+        protocol,
+        sys.executable,
+        [sys.executable, "-m", "ofx.store.writer", store_path],
+        env=env,
+        childFDs={0: "w", 1: "r", 2: "r", 3: lock.fd},
+    )
+
+
+def run(path: str, stdin: int = 0, stdout: int = 1) -> int:
+    """The child's loop (see the module docstring)."""
+    db = open_database(path)
+    db.execute("PRAGMA wal_autocheckpoint=4000")  # checkpoint every 32 MiB, not 8: fewer, larger copies
+    db.execute("PRAGMA cache_size=-65536")
+    full = True  # open_database leaves synchronous=FULL
+    buffer = bytearray()
+    committed = 0
+    while True:
+        data = os.read(stdin, READ_SIZE)
+        if data:
+            buffer += data
+        frames = split_frames(buffer)
+        if frames:
+            durable = any(d for d, _ in frames)
+            if durable != full:
+                full = durable
+                db.execute(f"PRAGMA synchronous={'FULL' if full else 'NORMAL'}")
+            commit(db, [entry for _, entries in frames for entry in entries])
+            committed += len(frames)
+            _write_all(stdout, ACK.pack(committed))
+        if not data:
+            db.close()
+            return 0
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    while data:
+        data = data[os.write(fd, data) :]
+
+
+def main(argv: Iterable[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if len(args) != 1:
+        sys.stderr.write("usage: python -m ofx.store.writer STORE\n")
+        return 2
+    try:
+        return run(args[0])
+    except Exception as e:  # the gateway logs this line and fails its journal
+        sys.stderr.write(f"ofx journal writer: {type(e).__name__}: {e}\n")
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
