@@ -14,6 +14,7 @@ from ofx.config import ConfigError, config_from_string
 from ofx.fronts import FrontFactory
 from ofx.service import GatewayService
 from ofx.tap import Options, build_service, makeService
+from ofx.store import writer
 from ofx.users_cli import main as users_main
 from tests.keys import SECRET
 
@@ -111,6 +112,27 @@ class WiringTests(TestCase):
         names = [s.name for s in makeService(options)]
         self.assertEqual(names[-1], "collector")
         self.assertEqual(names[:-1], [s.name for s in self.build(GATEWAY)[0]])
+
+    def test_second_gateway_on_the_same_data_one_line(self) -> None:
+        """
+        A second twistd on the data folder of a running gateway stops with one
+        line naming the writer lock, not a traceback and not a second writer.
+        """
+        path = os.path.join(os.path.abspath(self.mktemp()), "ofx.ini")
+        os.makedirs(os.path.dirname(path))
+        with open(path, "w") as f:
+            f.write(GATEWAY)
+        options = Options()
+        options.parseOptions(["--config", path])
+        first = makeService(options)
+        self.addCleanup(first.getServiceNamed("journal").stopService)
+        self.patch(writer, "LOCK_WAIT", 0.05)
+        err = io.StringIO()
+        self.patch(sys, "stderr", err)
+        with self.assertRaises(SystemExit):
+            makeService(options)
+        self.assertEqual(err.getvalue().count("\n"), 1)
+        self.assertIn("ofx.db.writer", err.getvalue())
 
     def test_twistd_options_one_line(self) -> None:
         """A bad config file stops twistd with one line on stderr, not a traceback."""

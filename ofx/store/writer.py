@@ -123,13 +123,14 @@ class WriterLock:
         self.path = store_path + ".writer"
         self.fd = -1
 
-    def acquire(self, wait: float = LOCK_WAIT) -> None:
+    def acquire(self, wait: float | None = None) -> None:
         """
         Take the lock, waiting up to C{wait} seconds for it (a writer left by
         a crashed gateway finishes in milliseconds); raise L{OSError} naming
         the file if another process keeps it (another gateway on the same
         data).
         """
+        wait = LOCK_WAIT if wait is None else wait
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -139,6 +140,8 @@ class WriterLock:
             waiter.start()
             waiter.join(wait)
             if waiter.is_alive():
+                # The waiting thread keeps fd (and would take the lock if it came
+                # free): the caller stops, so the process ends with it.
                 raise OSError(
                     errno.EWOULDBLOCK,
                     f"another process writes this journal (another gateway on the same [ofx] data?): "
