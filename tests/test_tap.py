@@ -13,8 +13,8 @@ from twisted.trial.unittest import TestCase
 from ofx.config import ConfigError, config_from_string
 from ofx.fronts import FrontFactory
 from ofx.service import GatewayService
-from ofx.tap import Options, build_service, makeService
 from ofx.store import writer
+from ofx.tap import Options, build_service, makeService
 from ofx.users_cli import main as users_main
 from tests.keys import SECRET
 
