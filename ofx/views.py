@@ -9,6 +9,9 @@ entries on disk.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
+from functools import lru_cache
+from operator import itemgetter
 from typing import Any
 
 import attr
@@ -45,11 +48,15 @@ class EventsView:
 
     def __init__(self, key: tuple[str, ...]) -> None:
         self._key = key
+        self._key_of = _getter(key)
         self._seen: set[tuple[Any, ...]] = set()
         self.by_stock: dict[tuple[int, str], list[Record]] = defaultdict(list)
 
     def add(self, record: Record) -> None:
-        key = tuple(record.get(field) for field in self._key)
+        try:
+            key = self._key_of(record)  # every XTP record has them all: the fast way
+        except KeyError:
+            key = tuple(record.get(field) for field in self._key)
         if key in self._seen:
             return
         self._seen.add(key)
@@ -57,6 +64,12 @@ class EventsView:
 
     def of_stock(self, market: int, ticker: str) -> list[Record]:
         return self.by_stock.get((market, ticker), [])
+
+
+@lru_cache
+def _getter(key: tuple[str, ...]) -> Callable[[Record], tuple[Any, ...]]:
+    """One itemgetter per key (so views of the same kind compare equal)."""
+    return itemgetter(*key)
 
 
 ORDER_EVENT_KEY = ("order_xtp_id", "order_status", "order_submit_status", "qty_traded", "qty_left")

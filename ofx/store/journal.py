@@ -9,9 +9,8 @@ sequence number for the trading day.
 
 Appending happens on the reactor thread and costs a few microseconds: the
 entry gets its sequence number, goes to the consumers that follow its kind
-(the queue services, see L{ofx.queues}), and joins the current reactor
-turn's batch. At the end of the turn the batch goes, as one frame, to the
-writer process (L{ofx.store.writer}), which owns the writing SQLite
+(the queue services, see L{ofx.queues}), and joins the current batch. Every
+millisecond at most the batch goes, as one frame, to the writer process (L{ofx.store.writer}), which owns the writing SQLite
 connection and commits what it receives as fast as the disk allows (group
 commit): the reactor never waits on the disk, and never shares its
 interpreter with the disk work. An append marked C{durable} returns a
@@ -56,6 +55,12 @@ class Entry(NamedTuple):
     reqid: int | None = None
 
 
+# Entries wait this long (seconds) on the reactor thread to go to the writer
+# together: a frame, a pipe write and an acknowledgement per millisecond at
+# most, however many reactor turns a busy gateway makes. An fsync takes longer,
+# so a durable append hardly waits more.
+FLUSH_INTERVAL = 0.001
+
 # Bodies are stored with marshal (version 4): about 4 us for a market data
 # snapshot against 18 us for JSON. Each row holds one block: the consecutive
 # entries of one day that one commit wrote, as a marshalled list, so
@@ -91,8 +96,8 @@ class Journal(Service):
     writer process, and reads back what was written.
 
     @param path: the store's SQLite file.
-    @param reactor: gives the time (C{seconds}), C{callLater} (the end of a
-        reactor turn) and C{spawnProcess} (the writer).
+    @param reactor: gives the time (C{seconds}), C{callLater} (sending a batch)
+        and C{spawnProcess} (the writer).
     """
 
     name = "journal"
@@ -119,7 +124,7 @@ class Journal(Service):
         # Writing: the writer process, and what it has not committed yet.
         self._lock: WriterLock | None = None
         self._writer: WriterProcess | None = None
-        self._pending: list[tuple[Any, ...]] = []  # this reactor turn's entries
+        self._pending: list[tuple[Any, ...]] = []  # entries not yet sent to the writer
         self._pending_waiters: list[Deferred[None]] = []
         self._flush_call: Any = None
         self._frames = 0  # frames sent to the writer
@@ -201,6 +206,9 @@ class Journal(Service):
             self._failure = "the journal writer ended"
             self.log.critical("{why}; orders are refused until the gateway restarts", why=self._failure)
             self._writer = None
+            if self._flush_call is not None and self._flush_call.active():
+                self._flush_call.cancel()
+            self._flush_call = None
             error = RuntimeError(self._failure)
             waiting = [w for _, _, ws in self._unacked for w in ws] + self._pending_waiters
             self._unacked.clear()
@@ -274,7 +282,7 @@ class Journal(Service):
             return succeed(None) if durable else None
         self._pending.append((entry.day, entry.seq, now, kind, user, reqid, body))
         if self._flush_call is None:
-            self._flush_call = self._reactor.callLater(0, self._flush, writer)
+            self._flush_call = self._reactor.callLater(FLUSH_INTERVAL, self._flush, writer)
         if not durable:
             return None
         waiter: Deferred[None] = Deferred()
@@ -282,7 +290,7 @@ class Journal(Service):
         return waiter
 
     def _flush(self, writer: WriterProcess) -> None:
-        """Send this reactor turn's entries to the writer as one frame."""
+        """Send the waiting entries to the writer as one frame."""
         if self._flush_call is not None:
             if self._flush_call.active():
                 self._flush_call.cancel()

@@ -6,7 +6,7 @@ every SQLite call and every wake-up, and each time the reactor thread has to
 stop and wait for it; the two threads handing the GIL back and forth cost the
 reactor about 30 microseconds an order, more than the disk work itself. A
 child process has an interpreter of its own. The reactor only marshals the
-entries of one reactor turn into one frame and writes it to a pipe.
+entries of each millisecond into one frame and writes it to a pipe.
 
 The child (C{python -m ofx.store.writer PATH}) owns the only writing
 connection to the store's journal table:
