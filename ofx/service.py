@@ -13,12 +13,13 @@ It never touches a transport.
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any
+from typing import Any, NoReturn
 
 from twisted.application.service import Service
 from twisted.internet import threads
 from twisted.internet.defer import Deferred, succeed
 from twisted.logger import Logger
+from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from ofx.backends.interface import (
@@ -31,7 +32,7 @@ from ofx.backends.interface import (
     Ticker,
     XTPError,
 )
-from ofx.errors import invalid, not_found
+from ofx.errors import INTERNAL, OFXError, invalid, not_found, unavailable
 from ofx.login import Caller
 from ofx.params import Stock
 from ofx.queues import QueueService
@@ -55,6 +56,17 @@ def _literal(text: str) -> str:
 
 def _pairs(ids: dict[str, Any]) -> str:
     return " ".join(f"{k}={v}" for k, v in ids.items())
+
+
+def _unrecorded(what: str, reqid: int, ids: dict[str, Any], why: OFXError) -> OFXError:
+    """
+    The journal failed after the counter took the order or cancel: not an
+    acknowledgement, but the client must know it may be live at the counter.
+    """
+    return unavailable(
+        f"the {what} reached the counter ({_pairs(ids)}, reqid {reqid}) but the journal could not "
+        f"record it: {why.message}"
+    )
 
 
 def _accepted(reqid: int, **extra: Any) -> dict[str, Any]:
@@ -255,10 +267,22 @@ class GatewayService(Service):
             return self._refused(caller, reqid, what, described, e.error)  # type: ignore[no-any-return]
         self.log.info(_literal(f"{what} user={user} reqid={reqid} {described} {_pairs(ids)}"))
         answer = _accepted(reqid, **ids)
-        journaled = self.journal.append(f"{what}_sent", ids, user, reqid, durable=True)
+        try:
+            journaled = self.journal.append(f"{what}_sent", ids, user, reqid, durable=True)
+        except OFXError as e:
+            raise _unrecorded(what, reqid, ids, e) from None
         if journaled is None:
             return succeed(answer)
-        return journaled.addCallback(lambda _: answer)
+
+        def not_recorded(failure: Failure) -> NoReturn:
+            error = failure.value
+            if not isinstance(error, OFXError):
+                self.log.failure("the journal failed after the counter took {what} reqid={reqid}",
+                                 failure, what=what, reqid=reqid)  # fmt: skip
+                error = INTERNAL
+            raise _unrecorded(what, reqid, ids, error)
+
+        return journaled.addCallbacks(lambda _: answer, not_recorded)
 
     def _refused(self, caller: Caller, reqid: int, what: str, described: str, error: XTPError) -> Any:
         self.journal.append(f"{what}_refused", {"error": _error(error)}, caller.user, reqid)

@@ -7,13 +7,14 @@ orders flow, started again on the same data, and every order that got stat
 from __future__ import annotations
 
 import os
+import signal
 from typing import Any
 
 from twisted.internet import reactor
 from twisted.internet.defer import Deferred, DeferredList, inlineCallbacks
 from twisted.trial.unittest import TestCase
 
-from ofx.client import OFXClient
+from ofx.client import OFXClient, OFXClientError
 from tests.keys import BOX_KEY
 from tests.process import free_port, gateway_ini, run_twistd
 from tests.test_integration import until
@@ -91,3 +92,51 @@ class CrashTests(TestCase):
         for event in events:
             per_order[event["order_xtp_id"]] = per_order.get(event["order_xtp_id"], 0) + 1
         self.assertEqual({i for i, n in per_order.items() if n != 1}, set(), "orders with repeated events")
+
+    @inlineCallbacks
+    def test_dead_writer_refuses_orders(self) -> Any:
+        """
+        If the journal's writer process dies, orders are refused with 503
+        naming the journal before they reach the counter; reading still works.
+        """
+        folder = os.path.abspath(self.mktemp())
+        ports = {name: free_port() for name in ("login", "quote", "trade")}
+        ini = gateway_ini(ports["quote"], ports["trade"], login=ports["login"])
+        process = yield run_twistd(self, ini, ["login", "quote", "trade"], folder=folder)
+        client = yield self.connect(ports)
+        yield client.subscribe([STOCK])
+        quote = yield until(lambda: client.quote(STOCK), lambda a: isinstance(a, dict))
+        order = {"ticker": STOCK[:6], "market": "SZ", "price": quote["lower_limit_price"], "quantity": 100, "side": 1}
+        yield client.insert_order(order)
+        [writer] = [pid for pid in children(process.transport.pid) if b"ofx.store.writer" in cmdline(pid)]
+        os.kill(writer, signal.SIGKILL)
+        refused = yield until(
+            lambda: client.insert_order(order),
+            lambda a: isinstance(a, OFXClientError) and "refused" in a.error,
+        )
+        self.assertEqual(refused.stat, 503)
+        self.assertIn("journal writer ended", refused.error)
+        events = yield client.order_events(STOCK)
+        sent = {e["order_xtp_id"] for e in events}
+        yield self.assertFailure(client.insert_order(order), OFXClientError)
+        yield client.quote(STOCK)  # a later answer: the counter's events for the refused order would be in
+        self.assertEqual({e["order_xtp_id"] for e in (yield client.order_events(STOCK))}, sent)
+
+
+def children(pid: int) -> list[int]:
+    """The processes whose parent is C{pid}."""
+    found = []
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                with open(f"/proc/{name}/stat", "rb") as f:
+                    if int(f.read().rsplit(b")", 1)[1].split()[1]) == pid:
+                        found.append(int(name))
+            except (OSError, ValueError):
+                continue
+    return found
+
+
+def cmdline(pid: int) -> bytes:
+    with open(f"/proc/{pid}/cmdline", "rb") as f:
+        return f.read()

@@ -10,9 +10,11 @@ from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
+from twisted.internet.defer import fail
 from twisted.logger import capturedLogs, formatEvent
 from twisted.trial.unittest import TestCase
 
+from ofx.errors import unavailable
 from tests.harness import Gateway
 from tests.keys import CODEC, SECRET
 
@@ -127,6 +129,27 @@ class TradePortTests(TestCase):
         self.assertEqual(events[-1]["order_xtp_id"], placed["order_xtp_id"])
         trades = self.gw.ask("trade", 200002, {"code": "600000", "market": "SH"})
         self.assertEqual(sum(t["quantity"] for t in trades), 100)
+
+    def test_journal_failing_after_the_counter_took_the_order(self) -> None:
+        """
+        If the journal cannot record an order the counter already took, the
+        answer is 503, not an acknowledgement, and it names the order's id so
+        the client knows it may be live.
+        """
+        append = self.gw.journal.append
+
+        def failing(kind: str, *args: Any, **kwargs: Any) -> Any:
+            if kind == "order_sent":
+                return fail(unavailable("the journal writer ended"))
+            return append(kind, *args, **kwargs)
+
+        self.patch(self.gw.journal, "append", failing)
+        answer = self.buy(self.quote["bid"][0])
+        self.assertEqual(answer["stat"], 503)
+        self.gw.clock.advance(0)
+        events = self.gw.ask("trade", 200001, {"code": "600000", "market": "SH"})
+        self.assertIn(f"order_xtp_id={events[-1]['order_xtp_id']}", answer["error"])
+        self.assertIn("could not record it: the journal writer ended", answer["error"])
 
     def test_insert_logged_with_user_and_no_secrets(self) -> None:
         """An order is logged once with its user; neither the password, the key nor the authcode appear."""

@@ -16,6 +16,7 @@ from twisted.internet.task import Clock
 from twisted.python.failure import Failure
 from twisted.trial.unittest import TestCase
 
+from ofx.errors import OFXError
 from ofx.store import db as store_db
 from ofx.store.db import open_database
 from ofx.store.journal import Journal, beijing_day
@@ -97,7 +98,8 @@ class JournalTests(TestCase):
     def test_writer_death_refuses_what_it_cannot_keep(self) -> Any:
         """
         If the writer process dies, a durable append still waiting fails (its
-        order is never acknowledged), and later appends raise, saying why.
+        order is never acknowledged), and later appends raise 503, saying
+        why, before an order's intent could reach the counter.
         """
         path = os.path.join(os.path.abspath(self.mktemp()), "ofx.db")
         journal = Journal(path, reactor)
@@ -106,11 +108,13 @@ class JournalTests(TestCase):
         waiting = journal.append("order", {"ticker": "600000"}, "alice", 1, durable=True)
         assert journal._writer is not None
         journal._writer.transport.signalProcess("KILL")
-        failure = yield self.assertFailure(waiting, RuntimeError)
-        self.assertIn("journal writer ended", str(failure))
-        with self.assertRaises(RuntimeError) as raised:
-            journal.append("order", {"ticker": "600000"}, "alice", 2, durable=True)
-        self.assertIn("journal writer ended", str(raised.exception))
+        failure = yield self.assertFailure(waiting, OFXError)
+        self.assertEqual(failure.stat, 503)
+        self.assertIn("journal writer ended", failure.message)
+        with self.assertRaises(OFXError) as raised:
+            journal.append("order", {"ticker": "600000"}, "alice", 2)
+        self.assertEqual(raised.exception.stat, 503)
+        self.assertIn("orders and cancels are refused", raised.exception.message)
 
     @inlineCallbacks
     def test_restart_numbers_after_what_the_old_writer_wrote(self) -> Any:

@@ -35,6 +35,7 @@ from twisted.internet.defer import Deferred, succeed
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
+from ofx.errors import unavailable
 from ofx.store.db import StoreError, open_database
 from ofx.store.writer import DAY as _DAY
 from ofx.store.writer import WriterLock, WriterProcess, commit, frame, spawn
@@ -203,13 +204,13 @@ class Journal(Service):
         if self._writer is not None or self._unacked:
             # Not a stop we asked for, or the writer left frames uncommitted:
             # nothing more can be made durable.
-            self._failure = "the journal writer ended"
-            self.log.critical("{why}; orders are refused until the gateway restarts", why=self._failure)
+            self._failure = "the journal writer ended; orders and cancels are refused until the gateway restarts"
+            self.log.critical("{why}", why=self._failure)
             self._writer = None
             if self._flush_call is not None and self._flush_call.active():
                 self._flush_call.cancel()
             self._flush_call = None
-            error = RuntimeError(self._failure)
+            error = unavailable(self._failure)
             waiting = [w for _, _, ws in self._unacked for w in ws] + self._pending_waiters
             self._unacked.clear()
             self._pending, self._pending_waiters = [], []
@@ -275,7 +276,8 @@ class Journal(Service):
         writer = self._writer
         if writer is None:
             if self._failure is not None:
-                raise RuntimeError(self._failure)
+                # Before anything reaches the counter: an order's intent is appended first.
+                raise unavailable(self._failure)
             if self._persist:
                 # Not started (tests, or start-up rebuild): write at once, synchronously.
                 commit(self._db, [(entry.day, entry.seq, now, kind, user, reqid, body)])
