@@ -101,15 +101,25 @@ class WiringTests(TestCase):
             self.build(GATEWAY.replace("tcp:11025:interface=127.0.0.1", "nonsense:1"))
         self.assertIn("[quote] listen", str(caught.exception))
 
-    def test_twistd_adds_the_collector_tuning_last(self) -> None:
-        """twistd's service tree ends with the collector tuning, so it starts once the day is rebuilt."""
+    def twistd(self, options: Options) -> Any:
+        """C{makeService} as twistd calls it; the journal's writer lock is released after the test."""
+        top = makeService(options)
+        self.addCleanup(top.getServiceNamed("journal").stopService)
+        return top
+
+    def options(self, text: str) -> Options:
+        """twistd's options for C{twistd ofx --config} an ini file holding C{text}."""
         path = os.path.join(os.path.abspath(self.mktemp()), "ofx.ini")
         os.makedirs(os.path.dirname(path))
         with open(path, "w") as f:
-            f.write(GATEWAY)
+            f.write(text)
         options = Options()
         options.parseOptions(["--config", path])
-        names = [s.name for s in makeService(options)]
+        return options
+
+    def test_twistd_adds_the_collector_tuning_last(self) -> None:
+        """twistd's service tree ends with the collector tuning, so it starts once the day is rebuilt."""
+        names = [s.name for s in self.twistd(self.options(GATEWAY))]
         self.assertEqual(names[-1], "collector")
         self.assertEqual(names[:-1], [s.name for s in self.build(GATEWAY)[0]])
 
@@ -118,14 +128,8 @@ class WiringTests(TestCase):
         A second twistd on the data folder of a running gateway stops with one
         line naming the writer lock, not a traceback and not a second writer.
         """
-        path = os.path.join(os.path.abspath(self.mktemp()), "ofx.ini")
-        os.makedirs(os.path.dirname(path))
-        with open(path, "w") as f:
-            f.write(GATEWAY)
-        options = Options()
-        options.parseOptions(["--config", path])
-        first = makeService(options)
-        self.addCleanup(first.getServiceNamed("journal").stopService)
+        options = self.options(GATEWAY)
+        self.twistd(options)
         self.patch(writer, "LOCK_WAIT", 0.05)
         err = io.StringIO()
         self.patch(sys, "stderr", err)

@@ -38,7 +38,7 @@ from twisted.python.failure import Failure
 from ofx.errors import unavailable
 from ofx.store.db import StoreError, open_database
 from ofx.store.writer import DAY as _DAY
-from ofx.store.writer import WriterLock, WriterProcess, commit, frame, spawn
+from ofx.store.writer import WriterLock, WriterProcess, blocks, commit, frame, spawn
 from ofx.store.writer import block_id as _id
 
 BEIJING = timezone(timedelta(hours=8))
@@ -280,7 +280,7 @@ class Journal(Service):
                 raise unavailable(self._failure)
             if self._persist:
                 # Not started (tests, or start-up rebuild): write at once, synchronously.
-                commit(self._db, [(entry.day, entry.seq, now, kind, user, reqid, body)])
+                commit(self._db, blocks([(entry.day, entry.seq, now, kind, user, reqid, body)]))
             return succeed(None) if durable else None
         self._pending.append((entry.day, entry.seq, now, kind, user, reqid, body))
         if self._flush_call is None:

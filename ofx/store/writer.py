@@ -12,11 +12,11 @@ The child (C{python -m ofx.store.writer PATH}) owns the only writing
 connection to the store's journal table:
 
   - stdin carries frames: a 4-byte little-endian length, then
-    C{marshal.dumps((durable, entries), 4)}, where C{entries} are
-    C{(day, seq, ts, kind, user, reqid, body)} tuples in sequence order;
+    C{marshal.dumps((durable, rows), 4)}, where C{rows} are the journal rows
+    the gateway made of its entries (L{blocks}: one block per day, as
+    L{ofx.store.journal} stores them), so the writer only inserts;
   - it reads whatever the pipe holds, commits every complete frame in one
-    transaction (one block per day, as L{ofx.store.journal} stores them),
-    with C{synchronous=FULL} (an fsync) if any frame was durable and
+    transaction, with C{synchronous=FULL} (an fsync) if any frame was durable and
     C{NORMAL} otherwise: frames that arrive while a commit is on disk share
     the next one (group commit);
   - after each commit it writes to stdout the number of frames committed so
@@ -80,12 +80,15 @@ def blocks(entries: list[tuple[Any, ...]]) -> list[tuple[int, int, bytes]]:
 
 
 def frame(durable: bool, entries: list[tuple[Any, ...]]) -> bytes:
-    """One frame for the writer's stdin."""
-    body = marshal.dumps((durable, entries), 4)
+    """
+    One frame for the writer's stdin: the entries already made into journal
+    rows (L{blocks}), so the writer only inserts them.
+    """
+    body = marshal.dumps((durable, blocks(entries)), 4)
     return FRAME_HEADER.pack(len(body)) + body
 
 
-def split_frames(buffer: bytearray) -> list[tuple[bool, list[tuple[Any, ...]]]]:
+def split_frames(buffer: bytearray) -> list[tuple[bool, list[tuple[int, int, bytes]]]]:
     """The complete frames at the start of C{buffer}, removed from it."""
     found = []
     offset = 0
@@ -100,9 +103,8 @@ def split_frames(buffer: bytearray) -> list[tuple[bool, list[tuple[Any, ...]]]]:
     return found
 
 
-def commit(db: sqlite3.Connection, entries: list[tuple[Any, ...]]) -> None:
-    """Write C{entries} as blocks in one transaction."""
-    rows = blocks(entries)
+def commit(db: sqlite3.Connection, rows: list[tuple[int, int, bytes]]) -> None:
+    """Write journal rows (L{blocks}) in one transaction."""
     if len(rows) == 1:
         db.execute(INSERT, rows[0])  # autocommit: its own transaction
         return
@@ -241,7 +243,7 @@ def run(path: str, stdin: int = 0, stdout: int = 1) -> int:
             if durable != full:
                 full = durable
                 db.execute(f"PRAGMA synchronous={'FULL' if full else 'NORMAL'}")
-            commit(db, [entry for _, entries in frames for entry in entries])
+            commit(db, [row for _, rows in frames for row in rows])
             committed += len(frames)
             _write_all(stdout, ACK.pack(committed))
         if not data:
