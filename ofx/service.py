@@ -265,7 +265,8 @@ class GatewayService(Service):
             ids = send()
         except BackendError as e:
             return self._refused(caller, reqid, what, described, e.error)  # type: ignore[no-any-return]
-        self.log.info(_literal(f"{what} user={user} reqid={reqid} {described} {_pairs(ids)}"))
+        new_ids = _pairs({k: v for k, v in ids.items() if f"{k}=" not in described})
+        self.log.info(_literal(f"{what} user={user} reqid={reqid} {described} {new_ids}"))
         answer = _accepted(reqid, **ids)
         try:
             journaled = self.journal.append(f"{what}_sent", ids, user, reqid, durable=True)

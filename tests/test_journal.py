@@ -203,6 +203,26 @@ class WriterProcessTests(TestCase):
         self.assertEqual([e.body for e in journal.read_day("20261124")], [{"i": 9}])
         self.assertEqual([e.body for e in journal.read_day("20261125")], [{"i": 1}])
 
+    @inlineCallbacks
+    def test_signals_for_the_gateway_do_not_stop_the_writer(self) -> Any:
+        """
+        SIGTERM and SIGINT sent to the gateway's process group (a supervisor
+        stopping it, Ctrl-C) leave the writer running: it commits what the
+        gateway still sends and exits when its input ends.
+        """
+        path = os.path.join(os.path.abspath(self.mktemp()), "ofx.db")
+        journal = Journal(path, reactor)
+        journal.startService()
+        yield journal.append("order", {"ticker": "600000"}, "alice", 1, durable=True)  # the writer runs
+        assert journal._writer is not None
+        for sig in ("TERM", "INT", "HUP"):
+            journal._writer.transport.signalProcess(sig)
+        for i in range(100):
+            journal.append("market_data", {"i": i})
+        yield journal.stopService()
+        self.assertEqual(journal.written, 101)
+        self.assertEqual(len(list(journal.read_day(journal.day))), 101)
+
     def test_lock_refuses_a_second_writer(self) -> None:
         """While one writer holds a store, another gets an error naming the lock file."""
         path = os.path.join(os.path.abspath(self.mktemp()), "ofx.db")

@@ -8,7 +8,8 @@ reactor about 30 microseconds an order, more than the disk work itself. A
 child process has an interpreter of its own. The reactor only marshals the
 entries of each millisecond into one frame and writes it to a pipe.
 
-The child (C{python -m ofx.store.writer PATH}) owns the only writing
+The child (L{main}; the gateway starts it in a session of its own, see
+L{spawn}) owns the only writing
 connection to the store's journal table:
 
   - stdin carries frames: a 4-byte little-endian length, then
@@ -23,7 +24,9 @@ connection to the store's journal table:
     far, as an 8-byte little-endian integer;
   - at the end of stdin (the gateway stopped, or died) it commits the
     complete frames it has and exits 0. A partial frame was never
-    acknowledged and is dropped.
+    acknowledged and is dropped. It ignores SIGINT, SIGTERM and SIGHUP,
+    which reach it with the gateway's process group: its input ending is
+    its only signal to stop.
 
 File descriptor 3, when given, is the store's writer lock (see
 L{WriterLock}): the child holds it until it exits, so a gateway started
@@ -37,6 +40,7 @@ import errno
 import fcntl
 import marshal
 import os
+import signal
 import sqlite3
 import struct
 import sys
@@ -211,15 +215,28 @@ class WriterProcess(ProcessProtocol):
             self._complain(f"exited: {reason.getErrorMessage()}")
 
 
+# How the gateway starts the writer: signals are ignored and the writer leaves
+# the gateway's process group before anything else (before the imports, which
+# take a while), so that a Ctrl-C or a group's SIGTERM meant for the gateway
+# cannot stop the writer while the gateway still sends it frames.
+_BOOT = (
+    "import os, signal, sys\n"
+    "for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP): signal.signal(s, signal.SIG_IGN)\n"
+    "os.setsid()\n"
+    "from ofx.store.writer import main\n"
+    "sys.exit(main(sys.argv[1:]))\n"
+)
+
+
 def spawn(reactor: Any, protocol: WriterProcess, store_path: str, lock: WriterLock) -> None:
-    """Start C{python -m ofx.store.writer store_path} with the lock as its fd 3."""
+    """Start the writer (L{main}) on C{store_path}, with the lock as its fd 3."""
     package_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     env = dict(os.environ)
     env["PYTHONPATH"] = package_root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     reactor.spawnProcess(
         protocol,
         sys.executable,
-        [sys.executable, "-m", "ofx.store.writer", store_path],
+        [sys.executable, "-c", _BOOT, store_path],
         env=env,
         childFDs={0: "w", 1: "r", 2: "r", 3: lock.fd},
     )
@@ -261,6 +278,13 @@ def main(argv: Iterable[str] | None = None) -> int:
     if len(args) != 1:
         sys.stderr.write("usage: python -m ofx.store.writer STORE\n")
         return 2
+    # The gateway says when to stop, by closing this process's input (or by
+    # dying). Signals meant for the gateway reach its whole process group:
+    # Ctrl-C in a terminal, a supervisor's SIGTERM (systemd sends it to every
+    # process of the unit), a hang-up. Obeying them would drop the frames the
+    # gateway is still sending while it shuts down.
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_IGN)
     try:
         return run(args[0])
     except Exception as e:  # the gateway logs this line and fails its journal
