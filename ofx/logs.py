@@ -14,9 +14,11 @@ C{"<time> [<system>] <text>"}) but:
   - an event whose format has no fields (the gateway builds its per-order
     line itself) is written as it is, without the formatter;
   - the timestamp text is made once per second, not once per event;
-  - lines are buffered and written together: when C{limit} lines wait, when a
-    warning or worse arrives (at once, with everything before it), every
-    C{interval} seconds from a flusher thread, and at exit.
+  - while the reactor runs, lines are buffered and written together: when
+    C{limit} lines wait, when a warning or worse arrives (at once, with
+    everything before it), every C{interval} seconds from a flusher thread,
+    and at exit. Before the reactor starts and after it stops, each line is
+    written at once.
 
 So a line reaches the file at most C{interval} seconds late, and an ordinary
 crash loses nothing (the buffer is written at exit); a C{SIGKILL} can lose
@@ -78,7 +80,7 @@ class BufferedLogObserver:
         with self._lock:
             self._lines.append(line)
             due = len(self._lines) >= self._limit
-        if due or (level is not None and level >= LogLevel.warn):
+        if due or (level is not None and level >= LogLevel.warn) or not reactor_running():
             self.flush()
 
     def _time(self, when: float | None) -> str:
@@ -128,6 +130,17 @@ class BufferedLogObserver:
                 self.flush()
             except Exception:  # a closed or full output must not kill the thread silently
                 print("ofx.logs: cannot write the log", file=sys.__stderr__)
+
+
+def reactor_running() -> bool:
+    """
+    Whether the reactor runs: only then are lines buffered. Start-up and
+    shutdown lines are few and written at once; the last ones matter, and
+    twistd, stopped by a signal, ends by sending itself that signal again,
+    so no exit handler runs after them.
+    """
+    reactor = sys.modules.get("twisted.internet.reactor")  # never install one from here
+    return bool(getattr(reactor, "running", False))
 
 
 def observer() -> BufferedLogObserver:

@@ -9,6 +9,7 @@ from twisted.logger import LogLevel, formatEventAsClassicLogText
 from twisted.python.failure import Failure
 from twisted.trial.unittest import TestCase
 
+from ofx import logs
 from ofx.logs import BufferedLogObserver
 
 WHEN = 1795000000.25  # a fixed moment, so the expected stamps are the same as twistd's
@@ -93,7 +94,10 @@ class LinesTests(TestCase):
 
 
 class BufferingTests(TestCase):
-    """Lines wait, then go out together, in order; warnings do not wait."""
+    """While the reactor runs, lines wait, then go out together, in order; warnings do not wait."""
+
+    def setUp(self) -> None:
+        self.patch(logs, "reactor_running", lambda: True)
 
     def test_info_waits_for_flush(self) -> None:
         out = Flushes()
@@ -104,6 +108,15 @@ class BufferingTests(TestCase):
         observer.flush()
         self.assertEqual(out.flushes, 1)
         self.assertEqual([line.split("] ", 1)[1] for line in out.getvalue().splitlines()], ["one", "two"])
+
+    def test_written_at_once_when_the_reactor_is_not_running(self) -> None:
+        """Start-up and shutdown lines (twistd's last ones above all) are not left in the buffer."""
+        self.patch(logs, "reactor_running", lambda: False)
+        out = Flushes()
+        observer = BufferedLogObserver(out)
+        observer(event("Server Shut Down."))
+        self.assertEqual(out.flushes, 1)
+        self.assertIn("Server Shut Down.", out.getvalue())
 
     def test_limit_writes_the_batch(self) -> None:
         out = Flushes()
