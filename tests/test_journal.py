@@ -18,6 +18,7 @@ from twisted.trial.unittest import TestCase
 
 from ofx.errors import OFXError
 from ofx.store import db as store_db
+from ofx.store import writer
 from ofx.store.db import open_database
 from ofx.store.journal import Journal, beijing_day
 from ofx.store.writer import ACK, WriterLock, WriterProcess, frame, spawn
@@ -189,6 +190,29 @@ class WriterProcessTests(TestCase):
         entries = list(Journal(path, Clock()).read_day("20261124"))
         self.assertEqual([(e.seq, e.kind, e.user, e.reqid) for e in entries],
                          [(1, "market_data", None, None), (2, "order", "alice", 7)])  # fmt: skip
+
+    def test_gateway_gone_still_commits_what_it_sent(self) -> None:
+        """
+        A killed gateway leaves frames in the pipe and nobody to hear the
+        acknowledgements: the writer commits them all the same.
+        """
+        path = os.path.join(os.path.abspath(self.mktemp()), "ofx.db")
+        open_database(path).close()
+        frames = b"".join(
+            frame(i % 2 == 0, [("20261124", i, float(i), "market_data", None, None, {"i": i})]) for i in range(1, 6)
+        )
+        stdin_r, stdin_w = os.pipe()
+        acks_r, acks_w = os.pipe()
+        os.write(stdin_w, frames)
+        os.close(stdin_w)
+        os.close(acks_r)  # the gateway is gone: writing an acknowledgement breaks the pipe
+        self.patch(writer, "READ_SIZE", 64)  # a few frames a read: several commits, several acknowledgements
+        try:
+            self.assertEqual(writer.run(path, stdin_r, acks_w), 0)
+        finally:
+            os.close(stdin_r)
+            os.close(acks_w)
+        self.assertEqual([e.seq for e in Journal(path, Clock()).read_day("20261124")], [1, 2, 3, 4, 5])
 
     @inlineCallbacks
     def test_frames_across_midnight_make_one_block_per_day(self) -> Any:

@@ -9,8 +9,7 @@ child process has an interpreter of its own. The reactor only marshals the
 entries of each millisecond into one frame and writes it to a pipe.
 
 The child (L{main}; the gateway starts it in a session of its own, see
-L{spawn}) owns the only writing
-connection to the store's journal table:
+L{spawn}) owns the only writing connection to the store's journal table:
 
   - stdin carries frames: a 4-byte little-endian length, then
     C{marshal.dumps((durable, rows), 4)}, where C{rows} are the journal rows
@@ -189,9 +188,11 @@ class WriterProcess(ProcessProtocol):
         self._acks = b""
 
     def send(self, data: bytes) -> None:
+        assert self.transport is not None, "the writer process is not started"
         self.transport.write(data)
 
     def close(self) -> None:
+        assert self.transport is not None, "the writer process is not started"
         self.transport.closeStdin()
 
     def outReceived(self, data: bytes) -> None:
@@ -250,6 +251,7 @@ def run(path: str, stdin: int = 0, stdout: int = 1) -> int:
     full = True  # open_database leaves synchronous=FULL
     buffer = bytearray()
     committed = 0
+    acking = True  # until the gateway is gone: then commit what it sent, unheard
     while True:
         data = os.read(stdin, READ_SIZE)
         if data:
@@ -262,7 +264,11 @@ def run(path: str, stdin: int = 0, stdout: int = 1) -> int:
                 db.execute(f"PRAGMA synchronous={'FULL' if full else 'NORMAL'}")
             commit(db, [row for _, rows in frames for row in rows])
             committed += len(frames)
-            _write_all(stdout, ACK.pack(committed))
+            if acking:
+                try:
+                    _write_all(stdout, ACK.pack(committed))
+                except BrokenPipeError:
+                    acking = False
         if not data:
             db.close()
             return 0
