@@ -32,6 +32,7 @@ from ofx.backends.interface import (
     Ticker,
     XTPError,
 )
+from ofx.dispatch import Reusable
 from ofx.errors import INTERNAL, OFXError, invalid, not_found, unavailable
 from ofx.login import Caller
 from ofx.params import Stock
@@ -187,11 +188,15 @@ class GatewayService(Service):
 
     def cmd_quote(self, caller: Caller, query: tuple[Stock, str | None]) -> Any:
         stock, day = query
+        today = day is None or day == self.journal.day
 
-        def answer(view: QuotesView) -> dict[str, Any]:
+        def answer(view: QuotesView) -> Any:
             record = view.latest(stock.exchange_id, stock.code)
             if record is None:
                 raise not_found(f"no market data for {stock}{_on(day)}; subscribe to it with 110001")
+            if today:
+                # Every poll of this stock until its next snapshot gets the same line.
+                return Reusable((stock.exchange_id, stock.code), record, lambda: {**record, "stat": 200})
             return {**record, "stat": 200}
 
         return self._with_view("md-receiver", day, answer)

@@ -34,6 +34,27 @@ class QuotePortTests(TestCase):
         quote = self.gw.ask("quote", 100001, {"code": "600000", "market": "SH"})
         self.assertEqual((quote["stat"], quote["ticker"], quote["exchange_id"]), (200, "600000", 1))
 
+    def test_quote_encoded_once_per_snapshot(self) -> None:
+        """
+        Every poll of a stock between two snapshots gets the same answer,
+        encoded once; the next snapshot gives the next answer.
+        """
+        stock = {"code": "600000", "market": "SH"}
+        self.gw.ask("quote", 110001, [stock])
+        self.gw.tick()
+        encoded: list[object] = []
+        encode = CODEC.encode_answer
+        self.patch(CODEC, "encode_answer", lambda answer: encoded.append(answer) or encode(answer))
+        polls = [self.gw.ask("quote", 100001, stock) for _ in range(5)]
+        self.assertEqual(len(encoded), 1)
+        self.assertTrue(all(poll == polls[0] for poll in polls))
+        self.assertEqual(polls[0], {**self.gw.backend.snapshot((1, "600000")), "stat": 200})
+        self.gw.tick()
+        later = self.gw.ask("quote", 100001, stock)
+        self.assertEqual(len(encoded), 2)
+        self.assertGreater(later["data_time"], polls[0]["data_time"])
+        self.assertEqual(later, {**self.gw.backend.snapshot((1, "600000")), "stat": 200})
+
     def test_day_of_quotes_oldest_first(self) -> None:
         """100002 answers every snapshot of the day for the stock, oldest first."""
         self.gw.ask("quote", 110001, [{"code": "600000", "market": "SH"}])
