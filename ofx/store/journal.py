@@ -9,10 +9,11 @@ sequence number for the trading day.
 
 Appending happens on the reactor thread and costs a few microseconds: the
 entry gets its sequence number, goes to the consumers that follow its kind
-(the queue services, see L{ofx.queues}), and joins the current batch. Every
-millisecond at most the batch goes, as one frame, to the writer process (L{ofx.store.writer}), which owns the writing SQLite
-connection and commits what it receives as fast as the disk allows (group
-commit): the reactor never waits on the disk, and never shares its
+(the queue services, see L{ofx.queues}), and joins the current batch. The
+batch goes, as one frame, to the writer process at the end of the reactor
+turn if the writer is idle, or within a millisecond if it is committing.
+The writer process (L{ofx.store.writer}) owns the writing SQLite connection
+and commits what it receives as fast as the disk allows (group commit): the reactor never waits on the disk, and never shares its
 interpreter with the disk work. An append marked C{durable} returns a
 Deferred that fires once its batch is committed with C{synchronous=FULL} (an
 fsync): an order's acknowledgement waits for that. Other entries -- market
@@ -56,11 +57,8 @@ class Entry(NamedTuple):
     reqid: int | None = None
 
 
-# Entries wait this long (seconds) on the reactor thread to go to the writer
-# together: a frame, a pipe write and an acknowledgement per millisecond at
-# most, however many reactor turns a busy gateway makes. An fsync takes longer,
-# so a durable append hardly waits more.
-FLUSH_INTERVAL = 0.001
+# While the writer commits, entries go to it once a millisecond (seconds).
+BUSY_FLUSH_INTERVAL = 0.001
 
 # Bodies are stored with marshal (version 4): about 4 us for a market data
 # snapshot against 18 us for JSON. Each row holds one block: the consecutive
@@ -284,7 +282,11 @@ class Journal(Service):
             return succeed(None) if durable else None
         self._pending.append((entry.day, entry.seq, now, kind, user, reqid, body))
         if self._flush_call is None:
-            self._flush_call = self._reactor.callLater(FLUSH_INTERVAL, self._flush, writer)
+            # An idle writer gets this reactor turn's entries at the end of the
+            # turn. A busy one gets a frame a millisecond: few frames, and the
+            # next commit's entries are in the pipe when this commit ends.
+            delay = BUSY_FLUSH_INTERVAL if self._unacked else 0
+            self._flush_call = self._reactor.callLater(delay, self._flush, writer)
         if not durable:
             return None
         waiter: Deferred[None] = Deferred()
