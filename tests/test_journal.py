@@ -107,8 +107,10 @@ class JournalTests(TestCase):
         journal.startService()
         self.addCleanup(journal.stopService)
         waiting = journal.append("order", {"ticker": "600000"}, "alice", 1, durable=True)
-        assert journal._writer is not None
-        journal._writer.transport.signalProcess("KILL")
+        writer = journal._writer
+        assert writer is not None
+        self.addCleanup(lambda: writer.exited)  # the reactor reaps the child before the test ends
+        writer.transport.signalProcess("KILL")
         failure = yield self.assertFailure(waiting, OFXError)
         self.assertEqual(failure.stat, 503)
         self.assertIn("journal writer ended", failure.message)

@@ -49,7 +49,7 @@ class ProcessReactor(MemoryReactorClock):
     def spawnProcess(self, protocol: Any, executable: str, args: list[str], **kwargs: Any) -> Any:
         self.spawned.append(args)
         transport = StringTransport()
-        transport.closeStdin = protocol.outConnectionLost  # type: ignore[attr-defined]
+        transport.closeStdin = lambda: [protocol.childConnectionLost(fd) for fd in (0, 1, 2)]  # type: ignore[attr-defined]
         protocol.makeConnection(transport)
         return transport
 

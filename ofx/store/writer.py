@@ -47,6 +47,7 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from twisted.internet.defer import Deferred
 from twisted.internet.error import ProcessDone
 from twisted.internet.protocol import ProcessProtocol
 from twisted.python.failure import Failure
@@ -166,12 +167,13 @@ class WriterProcess(ProcessProtocol):
     committed, and says when the child is done.
 
     The child closes its output only as it exits, after its last
-    acknowledgement, so that is when it is done: waiting for the exit status
-    as well would tie the journal's stop to the reactor's child reaping,
-    which a program that embeds the gateway may not run.
+    acknowledgement, so it is done when its three pipes are closed (its input
+    by the gateway, or noticed broken): waiting for the exit status as well
+    would tie the journal's stop to the reactor's child reaping, which a
+    program that embeds the gateway may not run.
 
     @param committed: called with the number of frames committed so far.
-    @param ended: called once, when the child's output closes.
+    @param ended: called once, when the child's pipes are all closed.
     @param complain: called with each line the child writes to stderr, and
         with its exit status if that is not a clean exit.
     """
@@ -186,6 +188,8 @@ class WriterProcess(ProcessProtocol):
         self._ended = ended
         self._complain = complain
         self._acks = b""
+        self._open = {0, 1, 2}  # its pipes not closed yet
+        self.exited: Deferred[None] = Deferred()  # fires when the reactor has reaped the child
 
     def send(self, data: bytes) -> None:
         assert self.transport is not None, "the writer process is not started"
@@ -208,12 +212,15 @@ class WriterProcess(ProcessProtocol):
             if line.strip():
                 self._complain(line)
 
-    def outConnectionLost(self) -> None:
-        self._ended()
+    def childConnectionLost(self, childFD: int) -> None:
+        self._open.discard(childFD)
+        if not self._open:
+            self._ended()
 
     def processEnded(self, reason: Failure) -> None:
         if not reason.check(ProcessDone):
             self._complain(f"exited: {reason.getErrorMessage()}")
+        self.exited.callback(None)
 
 
 # How the gateway starts the writer: signals are ignored and the writer leaves
