@@ -155,7 +155,8 @@ def format_report(report: dict[str, Any]) -> str:
             f"{'command':8} {'decode':>7} {'dispatch':>8} {'encode':>7} {'total':>7}",
         ]
         for cmd, c in report["hotpath_us"].items():
-            lines.append(
-                f"{cmd:8} {c['decode']:7.1f} {c['dispatch']:8.1f} {c['encode']:7.1f} {c['total']:7.1f}"
-            )
+            encode = "reused" if c.get("reused") else f"{c['encode']:7.1f}"
+            lines.append(f"{cmd:8} {c['decode']:7.1f} {c['dispatch']:8.1f} {encode:>7} {c['total']:7.1f}")
+        if any(c.get("reused") for c in report["hotpath_us"].values()):
+            lines.append("reused: the answer line encoded for the first request was sent again")
     return "\n".join(lines)
