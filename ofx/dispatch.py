@@ -34,7 +34,8 @@ class Reusable:
     to every request under C{key} until C{version} changes; JSON, Brotli and
     base64 are most of what a quote costs.
 
-    @param key: what the answer is of (command, exchange, code).
+    @param key: what the answer is of, unique among this port's reusable
+        answers (for C{100001}: the exchange and the code).
     @param version: the object the answer is made from; a new object is a
         new answer (compared by identity).
     @param build: makes the answer, when it has to be encoded.

@@ -17,7 +17,7 @@ from typing import Any, NoReturn
 
 from twisted.application.service import Service
 from twisted.internet import threads
-from twisted.internet.defer import Deferred, succeed
+from twisted.internet.defer import Deferred
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 from zope.interface import implementer
@@ -277,8 +277,7 @@ class GatewayService(Service):
             journaled = self.journal.append(f"{what}_sent", ids, user, reqid, durable=True)
         except OFXError as e:
             raise _unrecorded(what, reqid, ids, e) from None
-        if journaled is None:
-            return succeed(answer)
+        assert journaled is not None  # a durable append always gives a Deferred
 
         def not_recorded(failure: Failure) -> NoReturn:
             error = failure.value

@@ -234,10 +234,11 @@ def gateway_ini(
 ) -> str:
     """
     The gateway's ini: fake counter, loopback ports, demo user, cash enough
-    for any run, and a counter that is always in continuous trading (so
-    that the figures do not depend on the hour: outside trading hours the
-    fake would hold or refuse every order); with C{journal} false, C{[ofx] journal = no} (entries kept
-    in memory only, to see what writing them costs).
+    for any run, and a counter that is always in continuous trading (so that
+    the figures do not depend on the hour: outside trading hours the fake
+    would hold or refuse every order); with C{journal} false, C{[ofx]
+    journal = no} (entries kept in memory only, to see what writing them
+    costs).
     """
     no_journal = "" if journal else "journal = no\n"
     return (

@@ -13,8 +13,9 @@ entry gets its sequence number, goes to the consumers that follow its kind
 batch goes, as one frame, to the writer process at the end of the reactor
 turn if the writer is idle, or within a millisecond if it is committing.
 The writer process (L{ofx.store.writer}) owns the writing SQLite connection
-and commits what it receives as fast as the disk allows (group commit): the reactor never waits on the disk, and never shares its
-interpreter with the disk work. An append marked C{durable} returns a
+and commits what it receives as fast as the disk allows (group commit): the
+reactor never waits on the disk, and never shares its interpreter with the
+disk work. An append marked C{durable} returns a
 Deferred that fires once its batch is committed with C{synchronous=FULL} (an
 fsync): an order's acknowledgement waits for that. Other entries -- market
 data above all -- are committed with C{synchronous=NORMAL}: they survive the
@@ -59,11 +60,6 @@ class Entry(NamedTuple):
 
 # While the writer commits, entries go to it once a millisecond (seconds).
 BUSY_FLUSH_INTERVAL = 0.001
-
-# Bodies are stored with marshal (version 4): about 4 us for a market data
-# snapshot against 18 us for JSON. Each row holds one block: the consecutive
-# entries of one day that one commit wrote, as a marshalled list, so
-# SQLite's cost is per commit, not per entry. Only OFX reads its own journal.
 
 
 def _entries(day: str, body: bytes) -> list[Entry]:
