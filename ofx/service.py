@@ -250,9 +250,8 @@ class GatewayService(Service):
         def send() -> dict[str, Any]:
             return {"order_xtp_id": order_xtp_id, "order_cancel_xtp_id": self.backend.cancel_order(order_xtp_id)}
 
-        return self._to_counter(
-            caller, "cancel", {"order_xtp_id": order_xtp_id}, f"order_xtp_id={order_xtp_id}", send
-        )
+        # Its ids (order_xtp_id, order_cancel_xtp_id) describe a cancel: nothing to add.
+        return self._to_counter(caller, "cancel", {"order_xtp_id": order_xtp_id}, "", send)
 
     def _to_counter(
         self, caller: Caller, what: str, intent: Record, described: str, send: Any
@@ -262,6 +261,9 @@ class GatewayService(Service):
         answered, and answer once that is fsync'd. Commits keep the journal's
         order, so the one fsync covers the intent too: what is acknowledged is
         on disk with the counter's ids, at the cost of one disk round trip.
+
+        C{described} is what the log says of the intent besides the ids the
+        counter answers (empty if those say it all).
         """
         reqid = self._reqids.next()
         user = caller.user
@@ -269,9 +271,8 @@ class GatewayService(Service):
         try:
             ids = send()
         except BackendError as e:
-            return self._refused(caller, reqid, what, described, e.error)  # type: ignore[no-any-return]
-        new_ids = _pairs({k: v for k, v in ids.items() if f"{k}=" not in described})
-        self.log.info(_literal(f"{what} user={user} reqid={reqid} {described} {new_ids}"))
+            return self._refused(caller, reqid, what, described or _pairs(intent), e.error)  # type: ignore[no-any-return]
+        self.log.info(_literal(" ".join(filter(None, (f"{what} user={user} reqid={reqid}", described, _pairs(ids))))))
         answer = _accepted(reqid, **ids)
         try:
             journaled = self.journal.append(f"{what}_sent", ids, user, reqid, durable=True)

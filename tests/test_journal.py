@@ -27,6 +27,11 @@ from tests.harness import OPEN, Gateway
 SH600000 = {"code": "600000", "market": "SH"}
 
 
+def store_path(test: TestCase) -> str:
+    """A fresh store's path for C{test} (its folder does not exist yet)."""
+    return os.path.join(os.path.abspath(test.mktemp()), "ofx.db")
+
+
 def dump(path: str) -> list[str]:
     """The schema of a database, as text, for comparing two of them."""
     con = sqlite3.connect(path)
@@ -55,7 +60,7 @@ class SchemaTests(TestCase):
 class JournalTests(TestCase):
     def test_sequence_per_day(self) -> None:
         """Entries are numbered 1, 2, 3 within a day, and the numbering continues after a reopen."""
-        path = os.path.join(os.path.abspath(self.mktemp()), "ofx.db")
+        path = store_path(self)
         clock = Clock()
         clock.advance(OPEN)
         journal = Journal(path, clock)
@@ -72,7 +77,7 @@ class JournalTests(TestCase):
         With the writer thread running, a durable append fires only once the
         entry can be read back by another connection.
         """
-        path = os.path.join(os.path.abspath(self.mktemp()), "ofx.db")
+        path = store_path(self)
         journal = Journal(path, reactor)
         journal.startService()
         self.addCleanup(journal.stopService)
@@ -86,7 +91,7 @@ class JournalTests(TestCase):
     @inlineCallbacks
     def test_stop_flushes(self) -> Any:
         """Stopping the journal writes everything appended before, then the writer process exits."""
-        path = os.path.join(os.path.abspath(self.mktemp()), "ofx.db")
+        path = store_path(self)
         journal = Journal(path, reactor)
         journal.startService()
         for i in range(1000):
@@ -102,7 +107,7 @@ class JournalTests(TestCase):
         order is never acknowledged), and later appends raise 503, saying
         why, before an order's intent could reach the counter.
         """
-        path = os.path.join(os.path.abspath(self.mktemp()), "ofx.db")
+        path = store_path(self)
         journal = Journal(path, reactor)
         journal.startService()
         self.addCleanup(journal.stopService)
@@ -126,7 +131,7 @@ class JournalTests(TestCase):
         the writer lock after the old writer is done, and numbers its entries
         after every entry already on disk.
         """
-        path = os.path.join(os.path.abspath(self.mktemp()), "ofx.db")
+        path = store_path(self)
         first = Journal(path, reactor)
         first.startService()
         for i in range(50):
@@ -140,7 +145,7 @@ class JournalTests(TestCase):
 
     def test_prune_keeps_newest_days(self) -> None:
         """Old days are pruned; the newest keep_days stay readable."""
-        path = os.path.join(os.path.abspath(self.mktemp()), "ofx.db")
+        path = store_path(self)
         clock = Clock()
         clock.advance(OPEN)
         journal = Journal(path, clock)
@@ -181,7 +186,7 @@ class WriterProcessTests(TestCase):
         exits 0; the half frame a killed gateway may leave was never
         acknowledged and is not written.
         """
-        path = os.path.join(os.path.abspath(self.mktemp()), "ofx.db")
+        path = store_path(self)
         open_database(path).close()
         one = frame(False, [("20261124", 1, 1.0, "market_data", None, None, {"i": 1})])
         two = frame(True, [("20261124", 2, 2.0, "order", "alice", 7, {"ticker": "600000"})])
@@ -198,7 +203,7 @@ class WriterProcessTests(TestCase):
         A killed gateway leaves frames in the pipe and nobody to hear the
         acknowledgements: the writer commits them all the same.
         """
-        path = os.path.join(os.path.abspath(self.mktemp()), "ofx.db")
+        path = store_path(self)
         open_database(path).close()
         frames = b"".join(
             frame(i % 2 == 0, [("20261124", i, float(i), "market_data", None, None, {"i": i})]) for i in range(1, 6)
@@ -219,7 +224,7 @@ class WriterProcessTests(TestCase):
     @inlineCallbacks
     def test_frames_across_midnight_make_one_block_per_day(self) -> Any:
         """Entries of two days in one commit go to two blocks, each readable with its own day."""
-        path = os.path.join(os.path.abspath(self.mktemp()), "ofx.db")
+        path = store_path(self)
         open_database(path).close()
         data = frame(False, [("20261124", 9, 1.0, "market_data", None, None, {"i": 9}),
                              ("20261125", 1, 2.0, "market_data", None, None, {"i": 1})])  # fmt: skip
@@ -236,7 +241,7 @@ class WriterProcessTests(TestCase):
         stopping it, Ctrl-C) leave the writer running: it commits what the
         gateway still sends and exits when its input ends.
         """
-        path = os.path.join(os.path.abspath(self.mktemp()), "ofx.db")
+        path = store_path(self)
         journal = Journal(path, reactor)
         journal.startService()
         yield journal.append("order", {"ticker": "600000"}, "alice", 1, durable=True)  # the writer runs
@@ -251,7 +256,7 @@ class WriterProcessTests(TestCase):
 
     def test_lock_refuses_a_second_writer(self) -> None:
         """While one writer holds a store, another gets an error naming the lock file."""
-        path = os.path.join(os.path.abspath(self.mktemp()), "ofx.db")
+        path = store_path(self)
         os.makedirs(os.path.dirname(path))
         first = WriterLock(path)
         first.acquire()
@@ -262,7 +267,7 @@ class WriterProcessTests(TestCase):
 
     def test_lock_waits_for_the_old_writer(self) -> None:
         """A writer left by a crashed gateway is waited for, not refused."""
-        path = os.path.join(os.path.abspath(self.mktemp()), "ofx.db")
+        path = store_path(self)
         os.makedirs(os.path.dirname(path))
         old = WriterLock(path)
         old.acquire()
