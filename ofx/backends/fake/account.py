@@ -31,7 +31,7 @@ from ofx.xtp_types import ASSET_FIELDS, XTP_ACCOUNT_NORMAL, XTP_SIDE_BUY, XTP_SI
 Record = dict[str, Any]
 
 
-@attr.s(auto_attribs=True, eq=False)
+@attr.s(auto_attribs=True, eq=False, slots=True)
 class Hold:
     """What one live order holds back: cents and shares."""
 

@@ -83,13 +83,17 @@ class Exchange:
 
     def insert(self, request: Record, seconds: float) -> int:
         """A new order at clock reading C{seconds}; its id."""
-        order = self.blotter.new_order(request, xtp_time(seconds))
-        self.admit(order, seconds)
+        now = xtp_time(seconds)
+        order = self.blotter.new_order(request, now)
+        self._admit(order, seconds, now)
         return order.xtp_id
 
     def admit(self, order: Order, seconds: float) -> None:
         """A registered order reaches the counter at C{seconds}: reject, hold or submit it."""
-        now = order.insert_time = xtp_time(seconds)
+        self._admit(order, seconds, xtp_time(seconds))
+
+    def _admit(self, order: Order, seconds: float, now: int) -> None:
+        order.insert_time = now
         phase = self.sessions.phase(seconds)
         if phase in REFUSING:
             order.reject(now)

@@ -60,7 +60,10 @@ FEE_KEYS = ("commission", "stamp_tax", "transfer_fee")
 
 def _half_up(amount: int, fraction: Fraction) -> int:
     """C{amount * fraction} rounded half up, in integers: exact, and ten times faster than Fraction arithmetic."""
-    p, q = fraction.numerator, fraction.denominator
+    return _half_up_by(amount, fraction.numerator, fraction.denominator)
+
+
+def _half_up_by(amount: int, p: int, q: int) -> int:
     return (2 * amount * p + q) // (2 * q)
 
 
@@ -76,6 +79,12 @@ class FeeSchedule:
     min_commission: int = 500  # 5 yuan
     stamp_tax: Fraction = Fraction(5, 10_000)  # 0.05 %, sells only
     transfer_fee: Fraction = Fraction(1, 100_000)  # 0.001 %
+    # The rates as (numerator, denominator), for L{total}: every order's hold asks.
+    _terms: tuple[int, ...] = attr.field(init=False, eq=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        terms = (self.commission, self.transfer_fee, self.stamp_tax)
+        object.__setattr__(self, "_terms", tuple(n for f in terms for n in (f.numerator, f.denominator)))
 
     @classmethod
     def from_config(
@@ -100,9 +109,10 @@ class FeeSchedule:
         """C{fees(side, amount).total}, without the L{Fees}: the account's holds need only the sum."""
         if amount <= 0:
             return 0
-        total = max(self.min_commission, _half_up(amount, self.commission)) + _half_up(amount, self.transfer_fee)
+        cp, cq, tp, tq, sp, sq = self._terms
+        total = max(self.min_commission, _half_up_by(amount, cp, cq)) + _half_up_by(amount, tp, tq)
         if side == XTP_SIDE_SELL:
-            total += _half_up(amount, self.stamp_tax)
+            total += _half_up_by(amount, sp, sq)
         return total
 
     def increment_total(self, side: int, before: int, after: int) -> int:

@@ -21,7 +21,7 @@ account and the blotter.
 
 from __future__ import annotations
 
-import attr
+from typing import NamedTuple
 
 from ofx.backends.fake.orders import Order
 from ofx.backends.fake.rules import (
@@ -38,8 +38,7 @@ from ofx.backends.fake.snapshot import Level, Snapshot
 Fill = tuple[int, int]  # (price in cents, quantity)
 
 
-@attr.frozen
-class Arrival:
+class Arrival(NamedTuple):
     """What an arriving order does: its fills, and the price to rest the rest at (None: cancel it)."""
 
     fills: list[Fill]
@@ -70,18 +69,32 @@ class Matcher:
         """The levels a buy (or sell) can still take on this snapshot, best first."""
         used = self._used_on(snap)
         levels = snap.asks if buy else snap.bids
-        left = [(price, qty - used.get((buy, price), 0)) for price, qty in levels]
-        return [(price, qty) for price, qty in left if qty > 0]
+        if not used:
+            return list(levels)  # nothing taken yet; a snapshot shows only levels with shares
+        return [(price, left) for price, qty in levels if (left := qty - used.get((buy, price), 0)) > 0]
 
     def _take(self, snap: Snapshot, order: Order, qty: int, levels: int | None) -> list[Fill]:
+        """
+        Take up to C{qty} from the opposite side, best first, at most
+        C{levels} levels that still show shares (None: any number), while
+        the price crosses. The fast path of every arriving order: one pass
+        over the book, no intermediate lists.
+        """
         used = self._used_on(snap)
-        fills = []
-        for price, available in self.opposite(snap, order.is_buy)[:levels]:
-            if qty == 0 or not crosses(order, price):
+        buy = order.is_buy
+        limit = order.limit
+        fills: list[Fill] = []
+        for price, shown in snap.asks if buy else snap.bids:
+            if qty == 0 or len(fills) == levels:
                 break
-            take = min(qty, available)
+            taken = used.get((buy, price), 0)
+            if shown <= taken:
+                continue  # used up on this snapshot: not a level any more
+            if (price > limit) if buy else (price < limit):
+                break
+            take = min(qty, shown - taken)
             fills.append((price, take))
-            used[(order.is_buy, price)] = used.get((order.is_buy, price), 0) + take
+            used[(buy, price)] = taken + take
             qty -= take
         return fills
 

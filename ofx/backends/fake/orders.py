@@ -38,7 +38,7 @@ Record = dict[str, Any]
 BRANCH_PBU = "000000"
 
 
-@attr.s(auto_attribs=True, eq=False)
+@attr.s(auto_attribs=True, eq=False, slots=True)
 class Order:
     """
     One order's request and state. Money is in cents; C{limit} is the worst

@@ -102,26 +102,32 @@ def validate(
     Check an order against the exchange's rules; return its instrument and
     price rule, or raise L{Rejected}.
     """
-    market = NAME_BY_MARKET.get(order.market, f"market {order.market}")
     instrument = universe.by_market(order.market, order.ticker)
     if instrument is None:
-        raise _reject(errors.UNKNOWN_TICKER, f"{order.ticker} on {market}")
+        raise _reject(errors.UNKNOWN_TICKER, f"{order.ticker} on {_market_text(order.market)}")
     if order.business_type != XTP_BUSINESS_TYPE_CASH:
         raise _reject(errors.UNSUPPORTED, f"business_type {order.business_type}; the fake trades 0, cash")
-    if order.side not in (XTP_SIDE_BUY, XTP_SIDE_SELL):
+    if order.side != XTP_SIDE_BUY and order.side != XTP_SIDE_SELL:
         raise _reject(errors.BAD_SIDE, f"side {order.side} (1 buy, 2 sell)")
     rule = PRICE_RULES.get(order.price_type)
     if rule is None:
         why = UNSUPPORTED_PRICE_TYPES.get(order.price_type, "unknown price type")
         raise _reject(errors.BAD_PRICE_TYPE, f"price_type {order.price_type}: {why}")
     if not rule.offered(instrument):
-        raise _reject(errors.BAD_PRICE_TYPE, f"{rule.name} is not offered for {instrument.code} on {market}")
+        raise _reject(
+            errors.BAD_PRICE_TYPE,
+            f"{rule.name} is not offered for {instrument.code} on {_market_text(order.market)}",
+        )
     if rule.execution != LIMIT and instrument.is_st:
         raise _reject(errors.ST_MARKET_ORDER, f"{instrument.code} {instrument.name}")
-    _check_quantity(order, instrument, rule, sellable(instrument.code))
+    _check_quantity(order, instrument, rule, sellable)
     if rule.execution == LIMIT:
         _check_price(order, instrument)
     return instrument, rule
+
+
+def _market_text(market: int) -> str:
+    return NAME_BY_MARKET.get(market, f"market {market}")
 
 
 def odd_lot_ok(qty: int, sellable: int, board: Board) -> bool:
@@ -139,7 +145,9 @@ def odd_lot_ok(qty: int, sellable: int, board: Board) -> bool:
     return qty == sellable
 
 
-def _check_quantity(order: Order, instrument: Instrument, rule: PriceRule, sellable: int) -> None:
+def _check_quantity(
+    order: Order, instrument: Instrument, rule: PriceRule, sellable_of: Callable[[str], int]
+) -> None:
     board = instrument.board
     qty = order.quantity
     largest = board.max_limit_qty if rule.execution == LIMIT else board.max_market_qty
@@ -150,10 +158,12 @@ def _check_quantity(order: Order, instrument: Instrument, rule: PriceRule, sella
             errors.BAD_QUANTITY,
             f"{qty} is over {largest}, the most one {rule.name} order takes on the {board.name} board",
         )
-    in_lots = qty >= board.min_qty and (qty - board.min_qty) % board.qty_step == 0
-    if in_lots or (order.side == XTP_SIDE_SELL and odd_lot_ok(qty, sellable, board)):
-        return
+    if qty >= board.min_qty and (qty - board.min_qty) % board.qty_step == 0:
+        return  # whole lots
     if order.side == XTP_SIDE_SELL:
+        sellable = sellable_of(instrument.code)
+        if odd_lot_ok(qty, sellable, board):
+            return
         rule_text = f"odd lots sell only as the whole odd part of {sellable} sellable"
     elif board.qty_step == board.min_qty:
         rule_text = f"buys must be a multiple of {board.min_qty}"

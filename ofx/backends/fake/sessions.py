@@ -45,6 +45,11 @@ class Phase(enum.Enum):
     CLOSE_AUCTION = "closing call auction"
     CLOSED = "closed"
 
+    # Members are singletons compared by identity: hash them the same way, in
+    # C. Enum's own hash is a Python call, and every order asks which of
+    # the phase sets below its phase is in.
+    __hash__ = object.__hash__
+
 
 # When each phase of a trading day begins (the day starts PRE_OPEN).
 SCHEDULE: tuple[tuple[time, Phase], ...] = (

@@ -96,11 +96,15 @@ class Instrument:
     market: int = attr.field(init=False)
     upper: int = attr.field(init=False)
     lower: int = attr.field(init=False)
+    # Risk-warning stocks (ST, *ST) have narrower limits on the main board;
+    # known once, as every market order asks.
+    is_st: bool = attr.field(init=False)
 
     def __attrs_post_init__(self) -> None:
         exchange = exchange_of(self.code)
         if exchange is None:
             raise ValueError(f"{self.code!r} is not a Shanghai or Shenzhen A-share code")
+        object.__setattr__(self, "is_st", self.name.lstrip("*").upper().startswith("ST"))
         pct = self.board.st_limit_pct if self.is_st else self.board.limit_pct
         object.__setattr__(self, "exchange_id", exchange)
         object.__setattr__(self, "market", MARKET_BY_EXCHANGE[exchange])
@@ -110,11 +114,6 @@ class Instrument:
         )
         object.__setattr__(self, "upper", upper)
         object.__setattr__(self, "lower", lower)
-
-    @property
-    def is_st(self) -> bool:
-        """Risk-warning stocks (ST, *ST) have narrower limits on the main board."""
-        return self.name.lstrip("*").upper().startswith("ST")
 
 
 class Universe:
