@@ -19,7 +19,7 @@ import re
 import secrets
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, NamedTuple
 
 import attr
 from twisted.application.service import Service
@@ -62,9 +62,11 @@ def redact(authcode: str) -> str:
     return authcode[:4] + "…"
 
 
-@attr.frozen
-class Caller:
-    """Who sent a command: on which port, from where, with which session."""
+class Caller(NamedTuple):
+    """
+    Who sent a command: on which port, from where, with which session. One
+    is made per request, so it is a named tuple (made in C), not an attrs class.
+    """
 
     port: str
     peer: str

@@ -24,7 +24,7 @@ from ofx.xtp_types import (
     XTP_PRICE_LIMIT,
 )
 
-_CODE = re.compile(r"^\d{6}$")
+_CODE = re.compile(r"[0-9]{6}")  # whole strings only: always fullmatch ($ would let "600000\n" through)
 MAX_STOCKS = 2000
 _UINT32 = 2**32 - 1
 _UINT64 = 2**64 - 1
@@ -75,7 +75,7 @@ def stock(params: Any, where: str = "params") -> Stock:
     """C{{"code": "600000", "market": "SH"}}."""
     params = _require_object(params, "code and market")
     code = params.get("code")
-    if type(code) is not str or not _CODE.match(code):
+    if type(code) is not str or not _CODE.fullmatch(code):
         raise invalid(f"{where}.code must be a six-digit string like \"600000\", not {_describe(code)}")
     market = params.get("market")
     if type(market) is not str or market.upper() not in EXCHANGE_BY_NAME:
@@ -187,6 +187,7 @@ def _price(value: Any, field: str) -> float:
 
 
 _KNOWN_INSERT_FIELDS = frozenset(ORDER_INSERT_FIELDS)
+_REQUIRED_INSERT_FIELDS = ("ticker", "market", "price", "quantity", "side")
 
 
 def order_insert(params: Any) -> dict[str, Any]:
@@ -198,16 +199,16 @@ def order_insert(params: Any) -> dict[str, Any]:
     C{order_xtp_id} is the counter's to assign and is ignored.
     """
     params = _require_object(params, "the fields of an XTPOrderInsertInfo")
-    unknown = sorted(set(params) - _KNOWN_INSERT_FIELDS)
-    if unknown:
+    if not _KNOWN_INSERT_FIELDS.issuperset(params):
+        unknown = sorted(set(params) - _KNOWN_INSERT_FIELDS)
         raise invalid(
             f"unknown field {unknown[0]!r}; an XTPOrderInsertInfo has {', '.join(ORDER_INSERT_FIELDS)}"
         )
-    for field in ("ticker", "market", "price", "quantity", "side"):
+    for field in _REQUIRED_INSERT_FIELDS:
         if field not in params:
             raise invalid(f"{field} missing")
     ticker = params["ticker"]
-    if type(ticker) is not str or not _CODE.match(ticker):
+    if type(ticker) is not str or not _CODE.fullmatch(ticker):
         raise invalid(f"ticker must be a six-digit string like \"600000\", not {_describe(ticker)}")
     market = params["market"]
     if type(market) is str and market.upper() in MARKET_BY_NAME:

@@ -95,6 +95,17 @@ class QuotePortTests(TestCase):
         self.assertEqual(answer["stat"], 422)
         self.assertIn("market", answer["error"])
 
+    def test_code_is_exactly_six_ascii_digits(self) -> None:
+        """A code or ticker with a trailing newline or non-ASCII digits is 422, not taken as the stock."""
+        for code in ("600000\n", "６０００００"):
+            answer = self.gw.ask("quote", 100001, {"code": code, "market": "SH"})
+            self.assertEqual(answer["stat"], 422, code)
+            self.assertIn("code", answer["error"])
+            order = {"ticker": code, "market": "SH", "price": 10, "quantity": 100, "side": 1}
+            answer = self.gw.ask("trade", 210005, order)
+            self.assertEqual(answer["stat"], 422, code)
+            self.assertIn("ticker", answer["error"])
+
     def test_counter_down_is_503(self) -> None:
         """With the counter's sessions down, subscribing is 503 but quotes already held are served."""
         self.gw.ask("quote", 110001, [{"code": "600000", "market": "SH"}])
