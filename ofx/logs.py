@@ -35,13 +35,40 @@ from __future__ import annotations
 import atexit
 import sys
 import threading
+import time
 from typing import IO, Any
 
+from twisted import logger as _twisted_logger
 from twisted.logger import ILogObserver, LogLevel, formatEventAsClassicLogText, formatTime
 from zope.interface import implementer
 
 INTERVAL = 0.2
 LIMIT = 256
+_LEVELS = frozenset(LogLevel.iterconstants())
+
+
+class Logger(_twisted_logger.Logger):
+    """
+    Twisted's C{Logger}, emitting the same events, for the gateway's
+    per-order lines: Twisted's C{emit} checks the level against
+    C{LogLevel.iterconstants()}, which sorts every level on each event.
+    Here the check is a set lookup; anything unusual (an unknown level, a
+    traced event) goes through Twisted's own C{emit}.
+    """
+
+    def emit(self, level: LogLevel, format: str | None = None, **kwargs: object) -> None:
+        if level not in _LEVELS or "log_trace" in kwargs:
+            super().emit(level, format, **kwargs)
+            return
+        kwargs.update(
+            log_logger=self,
+            log_level=level,
+            log_namespace=self.namespace,
+            log_source=self.source,
+            log_format=format,
+            log_time=time.time(),
+        )
+        self.observer(kwargs)
 
 
 @implementer(ILogObserver)

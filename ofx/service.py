@@ -18,7 +18,6 @@ from typing import Any, NoReturn
 from twisted.application.service import Service
 from twisted.internet import threads
 from twisted.internet.defer import Deferred
-from twisted.logger import Logger
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
@@ -35,6 +34,7 @@ from ofx.backends.interface import (
 from ofx.dispatch import Reusable
 from ofx.errors import INTERNAL, OFXError, invalid, not_found, unavailable
 from ofx.login import Caller
+from ofx.logs import Logger
 from ofx.params import Stock
 from ofx.queues import QueueService
 from ofx.store.journal import Entry, Journal
@@ -56,7 +56,7 @@ def _literal(text: str) -> str:
 
 
 def _pairs(ids: dict[str, Any]) -> str:
-    return " ".join(f"{k}={v}" for k, v in ids.items())
+    return " ".join([f"{k}={v}" for k, v in ids.items()])
 
 
 def _unrecorded(what: str, reqid: int, ids: dict[str, Any], why: OFXError) -> OFXError:
@@ -98,6 +98,9 @@ class GatewayService(Service):
         queues: dict[str, QueueService],
         run_blocking: Any = None,
     ) -> None:
+        # Bound once (a class's Logger makes a new one on each attribute access):
+        # the order path logs a line per order.
+        self.log = self.log
         self.backend = backend
         self.journal = journal
         self.queues = queues
@@ -272,7 +275,10 @@ class GatewayService(Service):
             ids = send()
         except BackendError as e:
             return self._refused(caller, reqid, what, described or _pairs(intent), e.error)  # type: ignore[no-any-return]
-        self.log.info(_literal(" ".join(filter(None, (f"{what} user={user} reqid={reqid}", described, _pairs(ids))))))
+        said = f"{what} user={user} reqid={reqid} {described} {_pairs(ids)}" if described else (
+            f"{what} user={user} reqid={reqid} {_pairs(ids)}"
+        )
+        self.log.info(_literal(said))
         answer = _accepted(reqid, **ids)
         try:
             journaled = self.journal.append(f"{what}_sent", ids, user, reqid, durable=True)

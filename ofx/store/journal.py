@@ -58,6 +58,9 @@ class Entry(NamedTuple):
     reqid: int | None = None
 
 
+# An Entry from a tuple, in C (a named tuple's own constructor is a Python call).
+_entry = tuple.__new__
+
 # While the writer commits, entries go to it once a millisecond (seconds).
 BUSY_FLUSH_INTERVAL = 0.001
 
@@ -264,8 +267,9 @@ class Journal(Service):
         now = self._reactor.seconds()
         if now >= self._day_end:
             self._new_day(now)
-        self.seq += 1
-        entry = Entry(self.day, self.seq, now, kind, body, user, reqid)
+        day = self.day
+        seq = self.seq = self.seq + 1
+        entry = _entry(Entry, (day, seq, now, kind, body, user, reqid))
         self._deliver(entry)
         writer = self._writer
         if writer is None:
@@ -274,9 +278,9 @@ class Journal(Service):
                 raise unavailable(self._failure)
             if self._persist:
                 # Not started (tests, or start-up rebuild): write at once, synchronously.
-                commit(self._db, blocks([(entry.day, entry.seq, now, kind, user, reqid, body)]))
+                commit(self._db, blocks([(day, seq, now, kind, user, reqid, body)]))
             return succeed(None) if durable else None
-        self._pending.append((entry.day, entry.seq, now, kind, user, reqid, body))
+        self._pending.append((day, seq, now, kind, user, reqid, body))
         if self._flush_call is None:
             # An idle writer gets this reactor turn's entries at the end of the
             # turn. A busy one gets a frame a millisecond: few frames, and the
