@@ -38,9 +38,10 @@ import threading
 import time
 from typing import IO, Any
 
-from twisted import logger as _twisted_logger
 from twisted.logger import ILogObserver, LogLevel, formatEventAsClassicLogText, formatTime
 from zope.interface import implementer
+
+from twisted import logger as _twisted_logger
 
 INTERVAL = 0.2
 LIMIT = 256
