@@ -260,28 +260,30 @@ class GatewayService(Service):
         self, caller: Caller, what: str, intent: Record, described: str, send: Any
     ) -> Deferred[dict[str, Any]]:
         """
-        Journal the intent, send it to the counter, journal what the counter
-        answered, and answer once that is fsync'd. Commits keep the journal's
-        order, so the one fsync covers the intent too: what is acknowledged is
-        on disk with the counter's ids, at the cost of one disk round trip.
+        Send the intent to the counter, journal it with the ids the counter
+        gave it as one C{<what>_sent} entry, and answer once that is fsync'd:
+        what is acknowledged is on disk with the counter's ids, at the cost
+        of one disk round trip. A refusal is journaled as C{<what>_refused},
+        with the intent and the counter's error. With the journal's writer
+        gone, nothing is sent: no order reaches the counter unrecorded.
 
         C{described} is what the log says of the intent besides the ids the
         counter answers (empty if those say it all).
         """
+        self.journal.check_writable()
         reqid = self._reqids.next()
         user = caller.user
-        self.journal.append(what, intent, user, reqid)
         try:
             ids = send()
         except BackendError as e:
-            return self._refused(caller, reqid, what, described or _pairs(intent), e.error)  # type: ignore[no-any-return]
+            return self._refused(caller, reqid, what, intent, described or _pairs(intent), e.error)  # type: ignore[no-any-return]
         said = f"{what} user={user} reqid={reqid} {described} {_pairs(ids)}" if described else (
             f"{what} user={user} reqid={reqid} {_pairs(ids)}"
         )
         self.log.info(_literal(said))
         answer = _accepted(reqid, **ids)
         try:
-            journaled = self.journal.append(f"{what}_sent", ids, user, reqid, durable=True)
+            journaled = self.journal.append(f"{what}_sent", {**intent, **ids}, user, reqid, durable=True)
         except OFXError as e:
             raise _unrecorded(what, reqid, ids, e) from None
         assert journaled is not None  # a durable append always gives a Deferred
@@ -296,8 +298,10 @@ class GatewayService(Service):
 
         return journaled.addCallbacks(lambda _: answer, not_recorded)
 
-    def _refused(self, caller: Caller, reqid: int, what: str, described: str, error: XTPError) -> Any:
-        self.journal.append(f"{what}_refused", {"error": _error(error)}, caller.user, reqid)
+    def _refused(
+        self, caller: Caller, reqid: int, what: str, intent: Record, described: str, error: XTPError
+    ) -> Any:
+        self.journal.append(f"{what}_refused", {**intent, "error": _error(error)}, caller.user, reqid)
         self.log.info(
             "{what} refused user={user} reqid={reqid} {order}: {id} {msg}",
             what=what, user=caller.user, reqid=reqid, order=described,

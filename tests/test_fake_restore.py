@@ -64,18 +64,23 @@ class RestoreTests(TestCase):
         )
 
     def test_order_without_events_is_sent_again(self) -> None:
-        """An order the journal took but whose events were lost is submitted again when the counter logs in."""
-        clock = Clock()
-        clock.advance(START)
-        backend = FakeBackend(clock, contract_config())
+        """
+        An order the journal took but whose events were lost is submitted
+        again when the counter logs in: from the one-entry C{order_sent} and
+        from the older C{order} plus C{order_sent} pair alike.
+        """
         request = {"ticker": "600000", "market": 2, "price": 9.0, "quantity": 100, "side": 1, "price_type": 1}
-        backend.restore(
-            [Entry("order", request, 7), Entry("order_sent", {"order_xtp_id": 20261124000000005}, 7)]
-        )
-        listener = RecordingListener()
-        backend.start(listener)
-        clock.advance(0)
-        [(record, error)] = listener.named("order_event")
-        self.assertEqual(
-            (record["order_xtp_id"], record["order_status"], error), (20261124000000005, QUEUEING, None)
-        )
+        xtp_id = 20261124000000005
+        for entries in (
+            [Entry("order_sent", {**request, "order_xtp_id": xtp_id}, 7)],
+            [Entry("order", request, 7), Entry("order_sent", {"order_xtp_id": xtp_id}, 7)],
+        ):
+            clock = Clock()
+            clock.advance(START)
+            backend = FakeBackend(clock, contract_config())
+            backend.restore(entries)
+            listener = RecordingListener()
+            backend.start(listener)
+            clock.advance(0)
+            [(record, error)] = listener.named("order_event")
+            self.assertEqual((record["order_xtp_id"], record["order_status"], error), (xtp_id, QUEUEING, None))

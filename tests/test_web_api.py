@@ -334,7 +334,7 @@ class DataTests(TestCase):
         self.assertEqual([r["seq"] for r in first["rows"]], [1, 2, 3])
         second = self.get(f"journal?limit=3&after={first['next']}")
         self.assertEqual([r["seq"] for r in second["rows"]], [4, 5, 6])
-        orders = self.get("journal?kind=order")["rows"]
+        orders = self.get("journal?kind=order_sent")["rows"]
         self.assertEqual([r["user"] for r in orders], ["alice", "alice"])
 
     def test_past_day(self) -> None:

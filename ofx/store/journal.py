@@ -257,6 +257,11 @@ class Journal(Service):
 
     # Writing
 
+    def check_writable(self) -> None:
+        """Raise 503 if nothing can be made durable any more (the writer ended): before an order is sent."""
+        if self._failure is not None:
+            raise unavailable(self._failure)
+
     def append(
         self, kind: str, body: Any, user: str | None = None, reqid: int | None = None, durable: bool = False
     ) -> Deferred[None] | None:
@@ -274,7 +279,6 @@ class Journal(Service):
         writer = self._writer
         if writer is None:
             if self._failure is not None:
-                # Before anything reaches the counter: an order's intent is appended first.
                 raise unavailable(self._failure)
             if self._persist:
                 # Not started (tests, or start-up rebuild): write at once, synchronously.

@@ -4,7 +4,9 @@ Rebuilding the fake counter's day from the gateway's journal.
 A real counter keeps its own state when the gateway restarts; the fake
 lives in the gateway's process, so it is rebuilt from what the journal
 holds: the account starts as configured, then every order the counter took
-today (C{order} with its C{order_sent} id), every trade report, every
+today (its C{order_sent} entry: the order with the id the counter gave it;
+a journal written before OFX kept both in one entry has the order in an
+C{order} entry of the same reqid), every trade report, every
 cancel and each order's latest event are applied again, silently, in the
 order they happened. The counter then answers queries as it did before the
 restart and new ids follow the old ones.
@@ -53,10 +55,12 @@ def restore(exchange: Exchange, entries: Iterable[JournalEntry]) -> list[Order]:
     cancels: dict[int, int] = {}
     for entry in entries:
         body = entry.body
-        if entry.kind == "order":
+        if entry.kind == "order_sent":
+            request = body if "ticker" in body else requests.get(entry.reqid)
+            if request is not None:
+                sent.append((int(body["order_xtp_id"]), request))
+        elif entry.kind == "order":  # the older form: the order apart from its id
             requests[entry.reqid] = body
-        elif entry.kind == "order_sent" and entry.reqid in requests:
-            sent.append((int(body["order_xtp_id"]), requests[entry.reqid]))
         elif entry.kind == "cancel_sent":
             cancels[int(body["order_xtp_id"])] = int(body["order_cancel_xtp_id"])
         elif entry.kind == "order_event":
