@@ -28,6 +28,22 @@ class ViewTests(TestCase):
         self.assertEqual([e["order_status"] for e in orders.of_stock(2, "600000")], [4, 1])
         self.assertEqual(len(trades.of_stock(2, "600000")), 1)
 
+    def test_events_come_back_as_sent(self) -> None:
+        """200001 gives each event back with the fields and values it came with, whatever their layout."""
+        view = EventsView(ORDER_EVENT_KEY)
+        sent = [
+            order(4, 0, 200),
+            order_event_record({"order": order(6, 0, 200), "error": [11000010, "price out of limits"]}),
+            order(1, 200, 0),
+            {**order(5, 0, 300), "order_xtp_id": 8, "market": 1, "ticker": "000001"},
+        ]
+        for record in sent:
+            view.add(dict(record))
+        self.assertEqual(view.of_stock(2, "600000"), sent[:3])
+        self.assertEqual([list(r) for r in view.of_stock(2, "600000")], [list(r) for r in sent[:3]])
+        self.assertEqual(view.of_stock(1, "000001"), sent[3:])
+        self.assertEqual(view.all_records(), sent)
+
     def test_rejection_carries_error(self) -> None:
         """A rejected order's event carries the counter's error id and message."""
         event = order_event_record({"order": order(6, 0, 100), "error": [11000010, "price out of limits"]})

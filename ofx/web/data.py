@@ -57,31 +57,27 @@ def _stock(record: Row, market_key: str = "market") -> str:
     return f"{record.get('ticker')}.{NAME_BY_MARKET.get(market, '?')}"
 
 
-def _events(view: EventsView) -> list[Row]:
-    return [record for records in view.by_stock.values() for record in records]
-
-
 def order_events(view: EventsView) -> list[Row]:
     """Every order event of the day, oldest first per stock."""
-    return [dict(r, stock=_stock(r)) for r in _events(view)]
+    return [dict(r, stock=_stock(r)) for r in view.all_records()]
 
 
 def orders(events: EventsView, answers: AnswersView | None) -> list[Row]:
     """The latest state of each order, from the counter's answers and then its events."""
     latest: dict[Any, Row] = {}
-    for record in (answers.all_records() if answers is not None else []) + _events(events):
+    for record in (answers.all_records() if answers is not None else []) + events.all_records():
         latest[record.get("order_xtp_id")] = record
     return [dict(r, stock=_stock(r)) for r in latest.values()]
 
 
 def trade_events(view: EventsView) -> list[Row]:
-    return [dict(r, stock=_stock(r)) for r in _events(view)]
+    return [dict(r, stock=_stock(r)) for r in view.all_records()]
 
 
 def trades(events: EventsView, answers: AnswersView | None) -> list[Row]:
     """Every trade once, from the counter's answers and its events."""
     found: dict[Any, Row] = {}
-    for record in (answers.all_records() if answers is not None else []) + _events(events):
+    for record in (answers.all_records() if answers is not None else []) + events.all_records():
         found[record.get("market"), record.get("exec_id"), record.get("order_xtp_id")] = record
     return [dict(r, stock=_stock(r)) for r in found.values()]
 
