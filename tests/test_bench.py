@@ -20,7 +20,7 @@ from twisted.trial.unittest import SynchronousTestCase, TestCase
 from ofx.bench.bare import BareAnswers
 from ofx.bench.children import ROOT
 from ofx.bench.main import Options, parse_mix
-from ofx.bench.report import format_report, percentile, summarize
+from ofx.bench.report import format_report, paired_ratio, percentile, summarize
 from tests.keys import CODEC
 
 TARGETS = ("gateway", "bare")
@@ -125,6 +125,18 @@ class SummaryTests(SynchronousTestCase):
         self.assertEqual(summary["commands_per_s"], 10.0)
         self.assertEqual(summary["p99_ms"], 3.0)
         self.assertEqual(summary["bound"], "server")
+
+    def test_paired_ratio(self) -> None:
+        """
+        The ratio is the median of each round's gateway/bare, so a slow spell
+        that slows both targets of a round does not move it; busy rounds are left out.
+        """
+        gateway = [{"commands_per_s": r, "other_cpu": o} for r, o in ((70, 0), (35, 0), (90, 0), (10, 0.5))]
+        bare = [{"commands_per_s": r, "other_cpu": 0} for r in (100, 50, 100, 100)]
+        self.assertAlmostEqual(paired_ratio(gateway, bare), 0.70)
+        self.assertAlmostEqual(paired_ratio(gateway[:3], bare[:3]), 0.70)
+        self.assertAlmostEqual(paired_ratio(gateway[:2], bare[:2]), 0.70)
+        self.assertAlmostEqual(paired_ratio(gateway[2:3], bare[2:3]), 0.90)
 
     def test_table(self) -> None:
         """The text report has a row per target and the ratio."""

@@ -27,7 +27,7 @@ from ofx.bench import hotpath
 from ofx.bench.bare import READY as BARE_READY
 from ofx.bench.children import Child, free_port, gateway_ini, spawn, spawn_gateway
 from ofx.bench.load import ORDER_CMD, QUOTE_CMD, READY, RESULT, LoadSpec
-from ofx.bench.report import format_report, machine, median_round, summarize
+from ofx.bench.report import format_report, machine, median_round, paired_ratio, summarize
 from ofx.client import OFXClient, OFXClientError
 from ofx.wire import DEFAULT_QUALITY, Codec, derive_key
 from ofx.xtp_types import XTP_PRICE_BEST5_OR_CANCEL, XTP_PRICE_LIMIT
@@ -100,7 +100,7 @@ class Options(usage.Options):
         ["clients", "n", 50, "Clients (each logs in and opens a quote and a trade connection).", int],
         ["seconds", "s", 10.0, "Measured seconds per target.", float],
         ["warmup", None, 2.0, "Seconds of load before measuring.", float],
-        ["rounds", "r", 1, "Measure each target this many times, alternating; report the median round.", int],
+        ["rounds", "r", 1, "Measure each target this many times, alternating; report the median round and the median of the rounds' ratios.", int],
         ["window", "w", 8, "Requests in flight per client.", int],
         ["mix", None, "100001:1,210005:1", "Commands and their weights."],
         ["load-procs", "p", 1, "Load worker processes the clients are spread over.", int],
@@ -300,7 +300,8 @@ async def bench(reactor: Any, opts: Options) -> dict[str, Any]:
             "answer_line_bytes": answer_sizes,
         },
         "targets": targets,
-        "ratio": targets["gateway"]["commands_per_s"] / targets["bare"]["commands_per_s"],
+        "ratio": paired_ratio(rounds["gateway"], rounds["bare"]),
+        "ratio_of_medians": targets["gateway"]["commands_per_s"] / targets["bare"]["commands_per_s"],
         "hotpath_us": hot,
     }
 

@@ -81,6 +81,21 @@ def median_round(summaries: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def paired_ratio(gateway: list[dict[str, Any]], bare: list[dict[str, Any]]) -> float:
+    """
+    The median of the rounds' own gateway/bare ratios, over the rounds in
+    which the rest of the machine was quiet for both (or over all if none
+    was). Each round measures the gateway and then the bare server, seconds
+    apart; the machine's speed drifts by more than that between rounds, so a
+    round's two rates are compared with each other, not with other rounds'.
+    """
+    pairs = list(zip(gateway, bare, strict=True))
+    quiet = [(g, b) for g, b in pairs if g["other_cpu"] < BUSY and b["other_cpu"] < BUSY] or pairs
+    ratios = sorted(g["commands_per_s"] / b["commands_per_s"] for g, b in quiet)
+    middle = len(ratios) // 2
+    return ratios[middle] if len(ratios) % 2 else (ratios[middle - 1] + ratios[middle]) / 2
+
+
 def source_version() -> str | None:
     """The git commit of the code measured, with C{+changes} if the work tree differs from it."""
     try:
@@ -137,9 +152,12 @@ def format_report(report: dict[str, Any]) -> str:
     lines.append(f"gateway/bare: {report['ratio']:.2f} (aim: 0.70 or more)")
     if s.get("rounds", 1) > 1:
         lines.append(
+            f"gateway/bare is the median of the rounds' own ratios; the ratio of the rows is "
+            f"{report['ratio_of_medians']:.2f}"
+        )
+        lines.append(
             f"each row is the median of the rounds in which other CPU stayed under {BUSY:.0%} (of all if none did):"
         )
-    if s.get("rounds", 1) > 1:
         for name, t in report["targets"].items():
             rates = ", ".join(
                 f"{r:.0f} (other {o:.0%})" for r, o in zip(t["rounds"], t["rounds_other_cpu"], strict=True)
