@@ -466,6 +466,24 @@ class OrderTests(TestCase):
             statuses, {first: XTP_ORDER_STATUS_ALLTRADED, second: XTP_ORDER_STATUS_NOTRADEQUEUEING}
         )
 
+    def test_used_up_levels_are_skipped(self) -> None:
+        """
+        On one snapshot, orders take the book level by level: after the best
+        level is used up, a marketable order trades at the next levels, and
+        only the shares still there.
+        """
+        backend, clock, listener = running()
+        book = backend.snapshot(SH600000)
+        asks, sizes = book["ask"], book["ask_qty"]
+        backend.insert_order(order("600000", asks[0], sizes[0] - 100))
+        second = backend.insert_order(order("600000", asks[1], 100 + sizes[1]))
+        third = backend.insert_order(order("600000", asks[2], 100))
+        clock.advance(0)
+        fills = [(t["order_xtp_id"], t["price"], t["quantity"]) for t in listener.records("trade_event")]
+        self.assertEqual(
+            fills[1:], [(second, asks[0], 100), (second, asks[1], sizes[1]), (third, asks[2], 100)]
+        )
+
     def test_partial_fill_then_later_fill(self) -> None:
         """
         A buy larger than the best level is accepted (one event), fills the

@@ -55,15 +55,20 @@ class Matcher:
 
     def __init__(self) -> None:
         self._resting: dict[str, list[Order]] = {}
-        self._used: dict[str, tuple[int, dict[tuple[bool, int], int]]] = {}
+        # Per stock: the snapshot's seq, the shares taken from each (side, price)
+        # level of it, and per side (by is_buy) how many of its best levels
+        # are known to be used up (a lower bound: levels are taken best first).
+        self._used: dict[str, tuple[int, dict[tuple[bool, int], int], list[int]]] = {}
+
+    def _taken_on(self, snap: Snapshot) -> tuple[dict[tuple[bool, int], int], list[int]]:
+        code = snap.instrument.code
+        known = self._used.get(code)
+        if known is None or known[0] != snap.seq:
+            known = self._used[code] = (snap.seq, {}, [0, 0])
+        return known[1], known[2]
 
     def _used_on(self, snap: Snapshot) -> dict[tuple[bool, int], int]:
-        code = snap.instrument.code
-        seq, used = self._used.get(code, (-1, {}))
-        if seq != snap.seq:
-            used = {}
-            self._used[code] = (snap.seq, used)
-        return used
+        return self._taken_on(snap)[0]
 
     def opposite(self, snap: Snapshot, buy: bool) -> list[Level]:
         """The levels a buy (or sell) can still take on this snapshot, best first."""
@@ -80,13 +85,15 @@ class Matcher:
         the price crosses. The fast path of every arriving order: one pass
         over the book, no intermediate lists.
         """
-        used = self._used_on(snap)
+        used, used_up = self._taken_on(snap)
         buy = order.is_buy
         limit = order.limit
+        book = snap.asks if buy else snap.bids
         fills: list[Fill] = []
-        for price, shown in snap.asks if buy else snap.bids:
+        for i in range(used_up[buy], len(book)):
             if qty == 0 or len(fills) == levels:
                 break
+            price, shown = book[i]
             taken = used.get((buy, price), 0)
             if shown <= taken:
                 continue  # used up on this snapshot: not a level any more
@@ -95,6 +102,8 @@ class Matcher:
             take = min(qty, shown - taken)
             fills.append((price, take))
             used[(buy, price)] = taken + take
+            if take == shown - taken:
+                used_up[buy] = i + 1  # every better level was used up already
             qty -= take
         return fills
 

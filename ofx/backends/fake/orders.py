@@ -193,7 +193,7 @@ class Blotter:
         xtp_id = xtp_id or self.next_id()
         order = Order(
             xtp_id=xtp_id,
-            local_id=f"{len(self._orders) + 1:010d}",
+            local_id=str(len(self._orders) + 1).zfill(10),
             client_id=request.get("order_client_id", 0),
             ticker=request["ticker"],
             market=request["market"],
