@@ -44,20 +44,13 @@ class EventsView:
     Order or trade events per stock (C{200001}, C{200002}). After a
     reconnect the counter repeats what it already sent; C{key} names what
     makes an event new, so a repeat is dropped.
-
-    A day's events are most of what a busy gateway holds, so each is kept as
-    the tuple of its values, with the tuple of its field names shared by
-    every event of the same layout: a third of the memory of a dict per
-    event. Records are made again when asked for.
     """
 
     def __init__(self, key: tuple[str, ...]) -> None:
         self._key = key
         self._key_of = _getter(key)
         self._seen: set[tuple[Any, ...]] = set()
-        self._layouts: dict[tuple[str, ...], tuple[str, ...]] = {}
-        self._layout: tuple[str, ...] = ()  # the last event's field names
-        self._rows: dict[tuple[int, str], list[tuple[tuple[str, ...], tuple[Any, ...]]]] = defaultdict(list)
+        self.by_stock: dict[tuple[int, str], list[Record]] = defaultdict(list)
 
     def add(self, record: Record) -> None:
         try:
@@ -67,19 +60,14 @@ class EventsView:
         if key in self._seen:
             return
         self._seen.add(key)
-        fields = tuple(record)
-        if fields == self._layout:
-            fields = self._layout
-        else:
-            fields = self._layout = self._layouts.setdefault(fields, fields)
-        self._rows[record["market"], record["ticker"]].append((fields, tuple(record.values())))
+        self.by_stock[record["market"], record["ticker"]].append(record)
 
     def of_stock(self, market: int, ticker: str) -> list[Record]:
-        return [dict(zip(fields, values, strict=True)) for fields, values in self._rows.get((market, ticker), ())]
+        return self.by_stock.get((market, ticker), [])
 
     def all_records(self) -> list[Record]:
         """Every event of the day, oldest first within each stock."""
-        return [record for stock in self._rows for record in self.of_stock(*stock)]
+        return [record for records in self.by_stock.values() for record in records]
 
 
 @lru_cache
