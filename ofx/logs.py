@@ -39,16 +39,15 @@ import time
 from typing import IO, Any
 
 from twisted.logger import ILogObserver, LogLevel, formatEventAsClassicLogText, formatTime
+from twisted.logger import Logger as TwistedLogger
 from zope.interface import implementer
-
-from twisted import logger as _twisted_logger
 
 INTERVAL = 0.2
 LIMIT = 256
 _LEVELS = frozenset(LogLevel.iterconstants())
 
 
-class Logger(_twisted_logger.Logger):
+class Logger(TwistedLogger):
     """
     Twisted's C{Logger}, emitting the same events, for the gateway's
     per-order lines: Twisted's C{emit} checks the level against

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import threading
 
+from twisted.logger import Logger as TwistedLogger
 from twisted.logger import LogLevel, formatEventAsClassicLogText
 from twisted.python.failure import Failure
 from twisted.trial.unittest import TestCase
@@ -171,3 +172,31 @@ class BufferingTests(TestCase):
         for n in range(4):
             mine = [t for t in texts if t.startswith(f"t{n} ")]
             self.assertEqual(mine, [f"t{n} {i}" for i in range(500)])
+
+
+class LoggerTests(TestCase):
+    """ofx.logs.Logger sends observers the events twisted's own Logger sends."""
+
+    def emitted(self, logger_class: type, level: LogLevel) -> list[dict]:
+        events: list[dict] = []
+        source = object()
+        logger = logger_class(namespace="ofx.service.GatewayService", source=source, observer=events.append)
+        logger.emit(level, "order user={user} reqid=7", user="alice")
+        for found in events:
+            self.assertIs(found.pop("log_source"), source)
+            self.assertIsInstance(found.pop("log_time"), float)
+            found.pop("log_logger")
+        return events
+
+    def test_same_events(self) -> None:
+        """Same keys and values as twisted's Logger, at every level."""
+        for level in LogLevel.iterconstants():
+            ours, theirs = self.emitted(logs.Logger, level), self.emitted(TwistedLogger, level)
+            self.assertEqual(ours, theirs)
+            self.assertEqual(ours[0]["log_level"], level)
+
+    def test_invalid_level(self) -> None:
+        """A level that is not a LogLevel is reported as twisted reports it, not emitted."""
+        [reported] = self.emitted(logs.Logger, "loud")  # type: ignore[arg-type]
+        self.assertEqual(reported["log_level"], LogLevel.critical)
+        self.assertIn("invalid log level", reported["log_format"].lower())

@@ -5,8 +5,8 @@ A real counter keeps its own state when the gateway restarts; the fake
 lives in the gateway's process, so it is rebuilt from what the journal
 holds: the account starts as configured, then every order the counter took
 today (its C{order_sent} entry: the order with the id the counter gave it;
-a journal written before OFX kept both in one entry has the order in an
-C{order} entry of the same reqid), every trade report, every
+older journals kept the order apart, in an C{order} entry of the same
+reqid), every trade report, every
 cancel and each order's latest event are applied again, silently, in the
 order they happened. The counter then answers queries as it did before the
 restart and new ids follow the old ones.
