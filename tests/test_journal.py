@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
-import time
 from typing import Any
 
 from twisted.internet import reactor
@@ -21,7 +20,7 @@ from ofx.errors import OFXError
 from ofx.store import db as store_db
 from ofx.store import writer
 from ofx.store.db import open_database
-from ofx.store.journal import BUSY_FLUSH_INTERVAL, Journal, beijing_day
+from ofx.store.journal import Journal, beijing_day
 from ofx.store.writer import ACK, WriterLock, WriterProcess, frame, spawn
 from tests.harness import OPEN, Gateway
 
@@ -88,33 +87,6 @@ class JournalTests(TestCase):
         on_disk = list(Journal(path, reactor).read_day(journal.day))
         self.assertEqual(len(on_disk), 101)
         self.assertEqual((on_disk[-1].kind, on_disk[-1].user, on_disk[-1].reqid), ("order", "alice", 7))
-
-    @inlineCallbacks
-    def test_long_turn_commits_as_it_goes(self) -> Any:
-        """
-        Orders appended during one long reactor turn reach the disk while the
-        turn still runs, a frame a millisecond at least: the writer need not
-        wait for the turn's end to start the commit they wait for.
-        """
-        path = store_path(self)
-        journal = Journal(path, reactor)
-        journal.startService()
-        self.addCleanup(journal.stopService)
-        yield journal.append("market_data", {"i": 0}, durable=True)  # the writer is up
-
-        def on_disk() -> int:
-            return sum(1 for e in Journal(path, reactor).read_day(journal.day) if e.kind == "order_sent")
-
-        # One turn: nothing below yields to the reactor.
-        deadline = time.monotonic() + 10
-        for reqid in (1, 2):
-            started = time.monotonic()
-            while time.monotonic() - started < 2 * BUSY_FLUSH_INTERVAL:
-                pass  # the turn's other work
-            journal.append("order_sent", {"order_xtp_id": reqid}, "alice", reqid, durable=True)
-        while on_disk() < 2 and time.monotonic() < deadline:
-            pass
-        self.assertEqual(on_disk(), 2)
 
     @inlineCallbacks
     def test_stop_flushes(self) -> Any:

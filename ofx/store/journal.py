@@ -61,8 +61,7 @@ class Entry(NamedTuple):
 # An Entry from a tuple, in C (a named tuple's own constructor is a Python call).
 _entry = tuple.__new__
 
-# While entries keep coming, a frame goes to the writer this often (seconds),
-# even in the middle of a long reactor turn; while it commits, no more often.
+# While the writer commits, entries go to it once a millisecond (seconds).
 BUSY_FLUSH_INTERVAL = 0.001
 
 
@@ -129,7 +128,6 @@ class Journal(Service):
         self._frames = 0  # frames sent to the writer
         self._unacked: deque[tuple[int, int, list[Deferred[None]]]] = deque()  # (frame, entries, waiters)
         self._failure: str | None = None
-        self._sent_at = 0.0  # when the last frame went to the writer
         self._ended: Deferred[None] | None = None
         self.written = 0  # entries the writer has committed
 
@@ -287,22 +285,16 @@ class Journal(Service):
                 commit(self._db, blocks([(day, seq, now, kind, user, reqid, body)]))
             return succeed(None) if durable else None
         self._pending.append((day, seq, now, kind, user, reqid, body))
-        waiter: Deferred[None] | None = None
-        if durable:
-            waiter = Deferred()
-            self._pending_waiters.append(waiter)
-        if now - self._sent_at >= BUSY_FLUSH_INTERVAL:
-            # A frame at least every interval, even in the middle of a long
-            # reactor turn: the writer commits the turn's first orders while
-            # the reactor reads the rest.
-            self._flush(writer)
-        elif self._flush_call is None:
-            # Otherwise an idle writer gets this turn's entries at the end of
-            # the turn, and a busy one a frame when the interval is up: few
-            # frames, and the next commit's entries are in the pipe when this
-            # commit ends.
+        if self._flush_call is None:
+            # An idle writer gets this reactor turn's entries at the end of the
+            # turn. A busy one gets a frame a millisecond: few frames, and the
+            # next commit's entries are in the pipe when this commit ends.
             delay = BUSY_FLUSH_INTERVAL if self._unacked else 0
             self._flush_call = self._reactor.callLater(delay, self._flush, writer)
+        if not durable:
+            return None
+        waiter: Deferred[None] = Deferred()
+        self._pending_waiters.append(waiter)
         return waiter
 
     def _flush(self, writer: WriterProcess) -> None:
@@ -315,7 +307,6 @@ class Journal(Service):
             return
         entries, self._pending = self._pending, []
         waiters, self._pending_waiters = self._pending_waiters, []
-        self._sent_at = self._reactor.seconds()
         self._frames += 1
         self._unacked.append((self._frames, len(entries), waiters))
         writer.send(frame(bool(waiters), entries))

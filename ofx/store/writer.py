@@ -197,19 +197,8 @@ class WriterProcess(ProcessProtocol):
         self.exited: Deferred[None] = Deferred()  # fires when the reactor has reaped the child
 
     def send(self, data: bytes) -> None:
-        """
-        Queue a frame and write what the pipe takes now, not on the reactor's
-        next turn: in a long turn (hundreds of requests) the orders read early
-        would otherwise wait for the turn's end before the writer could start
-        their commit. What the pipe does not take now is written when the
-        reactor finds it writable, as for any transport; so is an error, which
-        the reactor's own attempt then reports.
-        """
         assert self.transport is not None, "the writer process is not started"
         self.transport.write(data)
-        stdin = getattr(self.transport, "pipes", {}).get(0)
-        if stdin is not None:
-            stdin.doWrite()
 
     def close(self) -> None:
         assert self.transport is not None, "the writer process is not started"
