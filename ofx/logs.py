@@ -50,11 +50,29 @@ _LEVELS = frozenset(LogLevel.iterconstants())
 class Logger(TwistedLogger):
     """
     Twisted's C{Logger}, emitting the same events, for the gateway's
-    per-order lines: Twisted's C{emit} checks the level against
-    C{LogLevel.iterconstants()}, which sorts every level on each event.
-    Here the check is a set lookup; anything unusual (an unknown level, a
-    traced event) goes through Twisted's own C{emit}.
+    per-order lines, without two costs per line:
+
+      - Twisted's C{emit} checks the level against
+        C{LogLevel.iterconstants()}, which sorts every level on each event.
+        Here the check is a set lookup; anything unusual (an unknown level, a
+        traced event) goes through Twisted's own C{emit}.
+      - As a class attribute, Twisted's C{Logger} makes a new logger on each
+        access through an instance. This one keeps the logger it makes in the
+        instance's C{__dict__}, under its own name, so the next access finds it.
     """
+
+    _name: str | None = None
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._name = name
+
+    def __get__(self, instance: object, owner: type | None = None) -> Logger:
+        bound = super().__get__(instance, owner)
+        if instance is not None and self._name is not None:
+            found = getattr(instance, "__dict__", None)
+            if found is not None:
+                found[self._name] = bound
+        return bound  # type: ignore[return-value]
 
     def emit(self, level: LogLevel, format: str | None = None, **kwargs: object) -> None:
         if level not in _LEVELS or "log_trace" in kwargs:

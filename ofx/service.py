@@ -98,9 +98,6 @@ class GatewayService(Service):
         queues: dict[str, QueueService],
         run_blocking: Any = None,
     ) -> None:
-        # Bound once (a class's Logger makes a new one on each attribute access):
-        # the order path logs a line per order.
-        self.log = self.log
         self.backend = backend
         self.journal = journal
         self.queues = queues

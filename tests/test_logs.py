@@ -200,3 +200,16 @@ class LoggerTests(TestCase):
         [reported] = self.emitted(logs.Logger, "loud")  # type: ignore[arg-type]
         self.assertEqual(reported["log_level"], LogLevel.critical)
         self.assertIn("invalid log level", reported["log_format"].lower())
+
+    def test_bound_once_per_instance(self) -> None:
+        """Through an instance, the logger is made once, with the instance as its source and the class's namespace."""
+
+        class Service:
+            log = logs.Logger()
+
+        service, other = Service(), Service()
+        self.assertIs(service.log, service.log)
+        self.assertIs(service.log.source, service)
+        self.assertIs(other.log.source, other)
+        self.assertEqual(service.log.namespace, f"{__name__}.Service")
+        self.assertIs(Service.log.source, Service)
