@@ -20,9 +20,8 @@ from twisted.python.failure import Failure
 from ofx.commands import COMMANDS, Command, commands_for
 from ofx.errors import INTERNAL, OFXError, not_found, unavailable, wrong_port
 from ofx.login import Caller, IAuthority
+from ofx.store.journal import Commit
 from ofx.wire import Codec
-
-Answer = bytes | Deferred[bytes]
 
 
 @attr.frozen
@@ -44,6 +43,55 @@ class Reusable:
     key: tuple[Any, ...]
     version: object
     build: Callable[[], Any]
+
+
+class Durable:
+    """
+    An answer that may reach the client only once the journal has the entry
+    it acknowledges on disk: an order or a cancel, with the counter's ids.
+
+    @param answer: what to send once C{commit} is settled without error.
+    @param commit: the journal commit of that entry.
+    @param lost: the error to answer instead if the commit can never happen,
+        made from the journal's 503.
+    """
+
+    __slots__ = ("answer", "commit", "lost")
+
+    def __init__(self, answer: Any, commit: Commit, lost: Callable[[OFXError], OFXError]) -> None:
+        self.answer = answer
+        self.commit = commit
+        self.lost = lost
+
+
+class Held:
+    """
+    An answer line, encoded at once, that its connection sends once its
+    L{Durable}'s commit is on disk; or, if the commit is lost, the error
+    answer instead. This is the order path: see L{Commit} for why it is not
+    a Deferred.
+    """
+
+    __slots__ = ("line", "_durable", "_dispatcher", "_peer")
+
+    def __init__(self, line: bytes, durable: Durable, dispatcher: Dispatcher, peer: str) -> None:
+        self.line = line
+        self._durable = durable
+        self._dispatcher = dispatcher
+        self._peer = peer
+
+    def when_sendable(self, call: Callable[..., object], *args: Any) -> None:
+        """Call C{call(line, *args)} with the line to send, once it is known."""
+        self._durable.commit.when_done(self._settled, call, args)
+
+    def _settled(self, error: OFXError | None, call: Callable[..., object], args: tuple[Any, ...]) -> None:
+        if error is None:
+            call(self.line, *args)
+        else:
+            call(self._dispatcher._error(self._durable.lost(error), self._peer), *args)
+
+
+Answer = bytes | Deferred[bytes] | Held
 
 
 @attr.frozen
@@ -92,23 +140,38 @@ class Dispatcher:
                 if isinstance(session, Deferred):
                     return session.addCallback(
                         lambda s: self._call(route, Caller(self.port, peer, s), request.params)
-                    ).addCallbacks(self._codec.encode_answer, self._failed, errbackArgs=(peer,))
+                    ).addCallbacks(self._later, self._failed, callbackArgs=(peer,), errbackArgs=(peer,))
                 caller = Caller(self.port, peer, session)
             else:
                 caller = Caller(self.port, peer)
             result = self._call(route, caller, request.params)
             if isinstance(result, Deferred):
                 return result.addCallbacks(
-                    self._codec.encode_answer, self._failed, errbackArgs=(peer,)
+                    self._later, self._failed, callbackArgs=(peer,), errbackArgs=(peer,)
                 )
-            if type(result) is Reusable:
-                return self._reuse(result)
-            return self._codec.encode_answer(result)
+            return self._encode(result, peer)
         except OFXError as e:
             return self._error(e, peer)
         except Exception:
             self.log.failure("unexpected error on the {port} port", port=self.port)
             return self._error(INTERNAL, peer)
+
+    def _encode(self, result: Any, peer: str) -> bytes | Held:
+        """A handler's result as an answer line, or as a line held for its journal commit."""
+        if type(result) is Durable:
+            return Held(self._codec.encode_answer(result.answer), result, self, peer)
+        if type(result) is Reusable:
+            return self._reuse(result)
+        return self._codec.encode_answer(result)
+
+    def _later(self, result: Any, peer: str) -> bytes | Deferred[bytes]:
+        """L{_encode} in a callback chain: a held answer becomes a Deferred of its line."""
+        answer = self._encode(result, peer)
+        if type(answer) is Held:
+            line: Deferred[bytes] = Deferred()
+            answer.when_sendable(line.callback)
+            return line
+        return answer  # type: ignore[return-value]
 
     def _reuse(self, answer: Reusable) -> bytes:
         known = self._reused.get(answer.key)

@@ -3,7 +3,8 @@ The three client-facing ports (login, quote, trade), as thin line protocols.
 
 A protocol only frames lines: it hands each request line to its port's
 L{Dispatcher} and writes the answers back in the order the requests came,
-even when a later answer is ready before an earlier one (clients pipeline).
+even when a later answer is ready before an earlier one (clients pipeline):
+an order's answer waits for its journal commit, a quote's does not.
 Lines end in CRLF; a bare LF is accepted. A line longer than
 C{[ofx] max_line} is answered 413 and the connection is closed.
 """
@@ -18,7 +19,7 @@ from twisted.internet.protocol import Factory
 from twisted.logger import Logger
 from twisted.protocols.basic import LineReceiver
 
-from ofx.dispatch import Answer, Dispatcher
+from ofx.dispatch import Answer, Dispatcher, Held
 from ofx.errors import line_too_long
 
 CRLF = b"\r\n"
@@ -44,12 +45,14 @@ class FrontProtocol(LineReceiver):
         if line[-1:] == b"\r":
             line = line[:-1]
         answer: Answer = self.factory.dispatcher.handle(line, self._peer)
-        if not self._waiting and not isinstance(answer, Deferred):
+        if type(answer) is bytes and not self._waiting:
             self.transport.write(answer + CRLF)
             return
         slot: list[object] = [False, None]
         self._waiting.append(slot)
-        if isinstance(answer, Deferred):
+        if isinstance(answer, Held):
+            answer.when_sendable(self._ready, slot)
+        elif isinstance(answer, Deferred):
             answer.addCallback(self._ready, slot)
         else:
             self._ready(answer, slot)

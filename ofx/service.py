@@ -13,12 +13,11 @@ It never touches a transport.
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any, NoReturn
+from functools import partial
+from typing import Any
 
 from twisted.application.service import Service
 from twisted.internet import threads
-from twisted.internet.defer import Deferred
-from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from ofx.backends.interface import (
@@ -31,8 +30,8 @@ from ofx.backends.interface import (
     Ticker,
     XTPError,
 )
-from ofx.dispatch import Reusable
-from ofx.errors import INTERNAL, OFXError, invalid, not_found, unavailable
+from ofx.dispatch import Durable, Reusable
+from ofx.errors import OFXError, invalid, not_found, unavailable
 from ofx.login import Caller
 from ofx.logs import Logger
 from ofx.params import Stock
@@ -234,7 +233,7 @@ class GatewayService(Service):
     def cmd_request_trades(self, caller: Caller, _: None) -> dict[str, Any]:
         return self._request(caller, "trade", self.backend.query_trades)
 
-    def cmd_insert_order(self, caller: Caller, order: Record) -> Deferred[dict[str, Any]]:
+    def cmd_insert_order(self, caller: Caller, order: Record) -> Durable:
         described = (
             f"{_SIDES.get(order['side'], order['side'])} {order['ticker']}."
             f"{NAME_BY_MARKET[order['market']]} {order['quantity']}@{order['price']}"
@@ -246,23 +245,22 @@ class GatewayService(Service):
 
         return self._to_counter(caller, "order", order, described, send)
 
-    def cmd_cancel_order(self, caller: Caller, order_xtp_id: int) -> Deferred[dict[str, Any]]:
+    def cmd_cancel_order(self, caller: Caller, order_xtp_id: int) -> Durable:
         def send() -> dict[str, Any]:
             return {"order_xtp_id": order_xtp_id, "order_cancel_xtp_id": self.backend.cancel_order(order_xtp_id)}
 
         # Its ids (order_xtp_id, order_cancel_xtp_id) describe a cancel: nothing to add.
         return self._to_counter(caller, "cancel", {"order_xtp_id": order_xtp_id}, "", send)
 
-    def _to_counter(
-        self, caller: Caller, what: str, intent: Record, described: str, send: Any
-    ) -> Deferred[dict[str, Any]]:
+    def _to_counter(self, caller: Caller, what: str, intent: Record, described: str, send: Any) -> Durable:
         """
         Send the intent to the counter, journal it with the ids the counter
-        gave it as one C{<what>_sent} entry, and answer once that is fsync'd:
-        what is acknowledged is on disk with the counter's ids, at the cost
-        of one disk round trip. A refusal is journaled as C{<what>_refused},
-        with the intent and the counter's error. With the journal's writer
-        gone, nothing is sent: no order reaches the counter unrecorded.
+        gave it as one C{<what>_sent} entry, and answer once that is fsync'd
+        (a L{Durable} answer): what is acknowledged is on disk with the
+        counter's ids, at the cost of one disk round trip. A refusal is
+        journaled as C{<what>_refused}, with the intent and the counter's
+        error. With the journal's writer gone, nothing is sent: no order
+        reaches the counter unrecorded.
 
         C{described} is what the log says of the intent besides the ids the
         counter answers (empty if those say it all).
@@ -278,22 +276,12 @@ class GatewayService(Service):
             f"{what} user={user} reqid={reqid} {_pairs(ids)}"
         )
         self.log.info(_literal(said))
-        answer = _accepted(reqid, **ids)
         try:
             journaled = self.journal.append(f"{what}_sent", {**intent, **ids}, user, reqid, durable=True)
         except OFXError as e:
             raise _unrecorded(what, reqid, ids, e) from None
-        assert journaled is not None  # a durable append always gives a Deferred
-
-        def not_recorded(failure: Failure) -> NoReturn:
-            error = failure.value
-            if not isinstance(error, OFXError):
-                self.log.failure("the journal failed after the counter took {what} reqid={reqid}",
-                                 failure, what=what, reqid=reqid)  # fmt: skip
-                error = INTERNAL
-            raise _unrecorded(what, reqid, ids, error)
-
-        return journaled.addCallbacks(lambda _: answer, not_recorded)
+        assert journaled is not None  # a durable append always gives its commit
+        return Durable(_accepted(reqid, **ids), journaled, partial(_unrecorded, what, reqid, ids))
 
     def _refused(
         self, caller: Caller, reqid: int, what: str, intent: Record, described: str, error: XTPError

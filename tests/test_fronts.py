@@ -11,10 +11,11 @@ from twisted.internet.defer import Deferred
 from twisted.internet.testing import StringTransport
 from twisted.trial.unittest import TestCase
 
-from ofx.dispatch import Dispatcher
-from ofx.errors import unauthorized
+from ofx.dispatch import Dispatcher, Durable
+from ofx.errors import OFXError, unauthorized, unavailable
 from ofx.fronts import FrontFactory, FrontProtocol
 from ofx.login import Caller
+from ofx.store.journal import Commit
 from tests.keys import CODEC
 
 
@@ -33,12 +34,29 @@ class SlowLogin:
         return {"stat": 200, "peer": caller.peer}
 
 
+class JournaledLogin(SlowLogin):
+    """A login target whose answers wait for a journal commit the test settles, as an order's do."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.commits: list[Commit] = []
+
+    def cmd_login(self, caller: Caller, params: tuple[str, str]) -> Durable:  # type: ignore[override]
+        commit = Commit()
+        self.commits.append(commit)
+
+        def lost(why: OFXError) -> OFXError:
+            return unavailable(f"{params[0]} was not recorded: {why.message}")
+
+        return Durable({"stat": 200, "uname": params[0]}, commit, lost)
+
+
 def _raise() -> Any:
     raise unauthorized("wrong username or password")
 
 
-def connect(max_line: int = 65536) -> tuple[FrontProtocol, StringTransport, SlowLogin]:
-    target = SlowLogin()
+def connect(max_line: int = 65536, target: SlowLogin | None = None) -> tuple[FrontProtocol, StringTransport, SlowLogin]:
+    target = target or SlowLogin()
     factory = FrontFactory("login", Dispatcher("login", CODEC, target), max_line)
     protocol = factory.buildProtocol(None)
     transport = StringTransport()
@@ -75,6 +93,32 @@ class FramingTests(TestCase):
         got = answers(transport)
         self.assertEqual([a["stat"] for a in got], [401, 200, 200])
         self.assertEqual(got[1]["uname"], "b")
+
+    def test_held_answers_wait_for_their_commit(self) -> None:
+        """
+        An answer held for its journal commit is written once the commit is
+        on disk, and the answers after it wait behind it. If the commit is
+        lost, the client gets the error instead of the acknowledgement, and
+        the connection goes on serving.
+        """
+        target = JournaledLogin()
+        protocol, transport, _ = connect(target=target)
+        protocol.dataReceived(
+            request(1, {"username": "a", "password": "x"}) + b"\r\n"
+            + request(2, {"authcode": "c", "gateway": "g"}) + b"\r\n"
+            + request(1, {"username": "b", "password": "x"}) + b"\r\n"
+        )  # fmt: skip
+        self.assertEqual(transport.value(), b"")
+        target.commits[0].settle()
+        got = answers(transport)
+        self.assertEqual([(a["stat"], a.get("uname")) for a in got], [(200, "a"), (200, None)])
+        transport.clear()
+        target.commits[1].settle(unavailable("the journal writer ended"))
+        (refused,) = answers(transport)
+        self.assertEqual(refused, {"stat": 503, "error": "b was not recorded: the journal writer ended"})
+        transport.clear()
+        protocol.dataReceived(request(2, {"authcode": "c", "gateway": "g"}) + b"\r\n")
+        self.assertEqual([a["stat"] for a in answers(transport)], [200])
 
     def test_bare_lf_accepted(self) -> None:
         """A request ending in a bare LF is answered like one ending CRLF."""

@@ -10,11 +10,11 @@ from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
-from twisted.internet.defer import fail
 from twisted.logger import capturedLogs, formatEvent
 from twisted.trial.unittest import TestCase
 
 from ofx.errors import unavailable
+from ofx.store.journal import Commit
 from tests.harness import Gateway
 from tests.keys import CODEC, SECRET
 
@@ -172,7 +172,9 @@ class TradePortTests(TestCase):
 
         def failing(kind: str, *args: Any, **kwargs: Any) -> Any:
             if kind == "order_sent":
-                return fail(unavailable("the journal writer ended"))
+                lost = Commit()
+                lost.settle(unavailable("the journal writer ended"))
+                return lost
             return append(kind, *args, **kwargs)
 
         self.patch(self.gw.journal, "append", failing)

@@ -16,13 +16,20 @@ from twisted.internet.task import Clock
 from twisted.python.failure import Failure
 from twisted.trial.unittest import TestCase
 
-from ofx.errors import OFXError
+from ofx.errors import OFXError, unavailable
 from ofx.store import db as store_db
 from ofx.store import writer
 from ofx.store.db import open_database
-from ofx.store.journal import Journal, beijing_day
-from ofx.store.writer import ACK, WriterLock, WriterProcess, frame, spawn
+from ofx.store.journal import Commit, Journal, beijing_day
+from ofx.store.writer import ACK, WriterLock, WriterProcess, blocks, frame, spawn
 from tests.harness import OPEN, Gateway
+
+
+def _durably(done: Commit | None) -> Deferred[None]:
+    """The Deferred of a durable append's commit."""
+    assert done is not None
+    return done.deferred()
+
 
 SH600000 = {"code": "600000", "market": "SH"}
 
@@ -83,10 +90,57 @@ class JournalTests(TestCase):
         self.addCleanup(journal.stopService)
         for i in range(100):
             journal.append("market_data", {"i": i})
-        yield journal.append("order", {"ticker": "600000"}, "alice", 7, durable=True)
+        yield _durably(journal.append("order", {"ticker": "600000"}, "alice", 7, durable=True))
         on_disk = list(Journal(path, reactor).read_day(journal.day))
         self.assertEqual(len(on_disk), 101)
         self.assertEqual((on_disk[-1].kind, on_disk[-1].user, on_disk[-1].reqid), ("order", "alice", 7))
+
+    @inlineCallbacks
+    def test_durable_appends_of_one_turn_share_one_commit(self) -> Any:
+        """
+        Orders appended in the same reactor turn go to disk in one batch:
+        they share its commit, which is settled only once the writer has
+        committed it, and which then calls everything waiting, in order.
+        """
+        path = store_path(self)
+        journal = Journal(path, reactor)
+        journal.startService()
+        self.addCleanup(journal.stopService)
+        first = journal.append("order", {"ticker": "600000"}, "alice", 1, durable=True)
+        journal.append("market_data", {"i": 1})
+        second = journal.append("order", {"ticker": "600000"}, "bob", 2, durable=True)
+        assert first is not None
+        self.assertIs(first, second)
+        self.assertFalse(first.settled)
+        heard: list[tuple[Any, str]] = []
+        first.when_done(lambda error, who: heard.append((error, who)), "alice")
+        first.when_done(lambda error, who: heard.append((error, who)), "bob")
+        yield first.deferred()
+        self.assertEqual(heard, [(None, "alice"), (None, "bob")])
+        self.assertEqual(len(list(Journal(path, reactor).read_day(journal.day))), 3)
+        first.when_done(lambda error, who: heard.append((error, who)), "late")  # already known: at once
+        self.assertEqual(heard[-1], (None, "late"))
+        later = journal.append("order", {"ticker": "600000"}, "carol", 3, durable=True)
+        self.assertIsNot(later, first)
+        yield _durably(later)
+
+    def test_commit_settles_once_and_every_waiting_call_is_made(self) -> None:
+        """
+        A call that fails is logged and the calls after it are still made, so
+        one broken connection cannot keep another's acknowledgement back. A
+        commit settles once.
+        """
+        lost = unavailable("the journal writer ended")
+        done = Commit()
+        heard: list[Any] = []
+        done.when_done(lambda error: heard.append(error))
+        done.when_done(lambda error: 1 / 0)
+        done.when_done(lambda error: heard.append(error))
+        done.settle(lost)
+        self.assertEqual(heard, [lost, lost])
+        self.assertEqual(len(self.flushLoggedErrors(ZeroDivisionError)), 1)
+        with self.assertRaises(RuntimeError):
+            done.settle()
 
     @inlineCallbacks
     def test_stop_flushes(self) -> Any:
@@ -111,7 +165,7 @@ class JournalTests(TestCase):
         journal = Journal(path, reactor)
         journal.startService()
         self.addCleanup(journal.stopService)
-        waiting = journal.append("order", {"ticker": "600000"}, "alice", 1, durable=True)
+        waiting = _durably(journal.append("order", {"ticker": "600000"}, "alice", 1, durable=True))
         writer = journal._writer
         assert writer is not None
         self.addCleanup(lambda: writer.exited)  # the reactor reaps the child before the test ends
@@ -140,7 +194,7 @@ class JournalTests(TestCase):
         yield first.stopService()
         second.startService()
         self.addCleanup(second.stopService)
-        yield second.append("order", {"ticker": "600000"}, "alice", 1, durable=True)
+        yield _durably(second.append("order", {"ticker": "600000"}, "alice", 1, durable=True))
         self.assertEqual([e.seq for e in second.read_day(second.day)], list(range(1, 52)))
 
     def test_prune_keeps_newest_days(self) -> None:
@@ -188,9 +242,9 @@ class WriterProcessTests(TestCase):
         """
         path = store_path(self)
         open_database(path).close()
-        one = frame(False, [("20261124", 1, 1.0, "market_data", None, None, {"i": 1})])
-        two = frame(True, [("20261124", 2, 2.0, "order", "alice", 7, {"ticker": "600000"})])
-        half = frame(False, [("20261124", 3, 3.0, "market_data", None, None, {"i": 3})])
+        one = frame(False, blocks([("20261124", 1, 1.0, "market_data", None, None, {"i": 1})]))
+        two = frame(True, blocks([("20261124", 2, 2.0, "order", "alice", 7, {"ticker": "600000"})]))
+        half = frame(False, blocks([("20261124", 3, 3.0, "market_data", None, None, {"i": 3})]))
         acks, code = yield self.run_writer(path, one + two + half[: len(half) // 2])
         self.assertEqual(code, 0)
         self.assertEqual(ACK.unpack(acks[-ACK.size :])[0], 2)
@@ -206,7 +260,8 @@ class WriterProcessTests(TestCase):
         path = store_path(self)
         open_database(path).close()
         frames = b"".join(
-            frame(i % 2 == 0, [("20261124", i, float(i), "market_data", None, None, {"i": i})]) for i in range(1, 6)
+            frame(i % 2 == 0, blocks([("20261124", i, float(i), "market_data", None, None, {"i": i})]))
+            for i in range(1, 6)
         )
         stdin_r, stdin_w = os.pipe()
         acks_r, acks_w = os.pipe()
@@ -226,8 +281,8 @@ class WriterProcessTests(TestCase):
         """Entries of two days in one commit go to two blocks, each readable with its own day."""
         path = store_path(self)
         open_database(path).close()
-        data = frame(False, [("20261124", 9, 1.0, "market_data", None, None, {"i": 9}),
-                             ("20261125", 1, 2.0, "market_data", None, None, {"i": 1})])  # fmt: skip
+        data = frame(False, blocks([("20261124", 9, 1.0, "market_data", None, None, {"i": 9}),
+                                    ("20261125", 1, 2.0, "market_data", None, None, {"i": 1})]))  # fmt: skip
         _, code = yield self.run_writer(path, data)
         self.assertEqual(code, 0)
         journal = Journal(path, Clock())
@@ -244,7 +299,9 @@ class WriterProcessTests(TestCase):
         path = store_path(self)
         journal = Journal(path, reactor)
         journal.startService()
-        yield journal.append("order", {"ticker": "600000"}, "alice", 1, durable=True)  # the writer runs
+        yield _durably(
+            journal.append("order", {"ticker": "600000"}, "alice", 1, durable=True)
+        )  # the writer runs
         assert journal._writer is not None
         for sig in ("TERM", "INT", "HUP"):
             journal._writer.transport.signalProcess(sig)
@@ -354,7 +411,9 @@ class QueueServiceTests(TestCase):
             self.assertIn(name, stopped["error"])
             queue.startService()
             live = self.gw.ask(*question)
-            self.assertNotIsInstance(live, dict) if name != "asset-query" else self.assertEqual(live["stat"], 200)
+            self.assertNotIsInstance(live, dict) if name != "asset-query" else self.assertEqual(
+                live["stat"], 200
+            )
             from_disk = queue.view_of(self.gw.journal.read_day(self.gw.journal.day))
             self.assertEqual(vars(from_disk), vars(queue.view), name)
 

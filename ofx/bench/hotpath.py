@@ -37,6 +37,7 @@ from twisted.internet.defer import Deferred, gatherResults
 
 from ofx.bench.children import gateway_ini
 from ofx.config import config_from_string
+from ofx.dispatch import Held
 from ofx.heap import CollectorTuning
 from ofx.tap import build_service
 from ofx.wire import Codec, derive_key
@@ -85,6 +86,10 @@ class InProcessGateway:
 
 
 async def _maybe(value: Any) -> Any:
+    if isinstance(value, Held):
+        line: Deferred[bytes] = Deferred()
+        value.when_sendable(line.callback)
+        value = line
     return (await value) if isinstance(value, Deferred) else value
 
 
@@ -113,11 +118,27 @@ async def _handle_costs(gw: InProcessGateway, dispatcher: Any, line: bytes, n: i
         done = 0
         while done < each:
             pending = []
+            held = []
             for _ in range(min(BATCH, each - done)):
                 answer = dispatcher.handle(line)
-                if isinstance(answer, Deferred):
+                if type(answer) is Held:
+                    held.append(answer)
+                elif isinstance(answer, Deferred):
                     pending.append(answer)
             done += BATCH
+            if held:
+                # One Deferred for the batch: the connection's cost per held answer is one call.
+                batch: Deferred[None] = Deferred()
+                left = [len(held)]
+
+                def sent(_line: bytes, left: list[int] = left, batch: Deferred[None] = batch) -> None:
+                    left[0] -= 1
+                    if not left[0]:
+                        batch.callback(None)
+
+                for answer in held:
+                    answer.when_sendable(sent)
+                pending.append(batch)
             if pending:
                 await gatherResults(pending)
             await task.deferLater(gw.reactor, 0)

@@ -61,9 +61,9 @@ def orders(journal: Journal, count: int, window: int) -> dict[str, float]:
     start = time.perf_counter()
     while done < count:
         while sent < count and sent - done < window:
-            d = journal.append("order", ORDER, "bench", sent + 1, durable=True)
-            assert d is not None
-            d.addCallback(one_done)
+            commit = journal.append("order", ORDER, "bench", sent + 1, durable=True)
+            assert commit is not None
+            commit.when_done(one_done)
             sent += 1
         reactor.iterate(0.0005)  # type: ignore[attr-defined]
     total = time.perf_counter() - start
