@@ -20,6 +20,7 @@ from zope.interface.verify import verifyObject
 
 from ofx.backends.fake import FakeBackend
 from ofx.backends.fake.fees import FEE_KEYS, order_fee
+from ofx.backends.fake.orders import Blotter
 from ofx.backends.fake.universe import limit_price, load_universe
 from ofx.backends.interface import BackendError, IBackendListener, IXTPBackend, XTPError
 from ofx.config import FakeConfig
@@ -35,8 +36,10 @@ from ofx.xtp_types import (
     XTP_MKT_SZ_A,
     XTP_ORDER_STATUS_ALLTRADED,
     XTP_ORDER_STATUS_CANCELED,
+    XTP_ORDER_STATUS_INIT,
     XTP_ORDER_STATUS_NOTRADEQUEUEING,
     XTP_ORDER_STATUS_PARTTRADEDNOTQUEUEING,
+    XTP_ORDER_STATUS_PARTTRADEDQUEUEING,
     XTP_ORDER_STATUS_REJECTED,
     XTP_ORDER_SUBMIT_STATUS_CANCEL_ACCEPTED,
     XTP_ORDER_SUBMIT_STATUS_INSERT_REJECTED,
@@ -670,6 +673,50 @@ class OrderTests(TestCase):
         backend.cancel_order(xtp_id)
         [position] = query(backend, clock, listener, "position")
         self.assertEqual(position["sellable_qty"], 1000)
+
+
+class OrderRecordTests(TestCase):
+    def test_each_event_record_is_the_order_as_it_is(self) -> None:
+        """
+        An order's later records copy its last one and set what changed: at
+        every step of its life the record equals one rendered from scratch.
+        """
+        blotter = Blotter(1000)
+        order = blotter.new_order(
+            {"ticker": "600000", "market": 2, "price": 10.0, "quantity": 300, "price_type": 1, "side": 1}, 1
+        )
+
+        def fresh() -> dict[str, Any]:
+            saved, order._record = order._record, None
+            try:
+                return order.to_record()
+            finally:
+                order._record = saved
+
+        steps = [
+            lambda: order.accept(2),
+            lambda: order.fill(1000, 100, 3),
+            lambda: setattr(order, "insert_time", 4),  # admitted again (a held order released)
+            lambda: order.cancel(5, 2000),
+        ]
+        records = [order.to_record()]
+        for step in steps:
+            step()
+            expected = fresh()
+            records.append(order.to_record())
+            self.assertEqual(records[-1], expected)
+            self.assertEqual(list(records[-1]), list(expected))  # the struct's field order too
+        self.assertEqual(
+            [(r["order_status"], r["qty_traded"], r["qty_left"]) for r in records],
+            [
+                (XTP_ORDER_STATUS_INIT, 0, 300),  # an earlier record is never changed by a later one
+                (XTP_ORDER_STATUS_NOTRADEQUEUEING, 0, 300),
+                (XTP_ORDER_STATUS_PARTTRADEDQUEUEING, 100, 200),
+                (XTP_ORDER_STATUS_PARTTRADEDQUEUEING, 100, 200),
+                (XTP_ORDER_STATUS_PARTTRADEDNOTQUEUEING, 100, 200),
+            ],
+        )
+        self.assertEqual((records[3]["insert_time"], records[4]["order_cancel_xtp_id"]), (4, 2000))
 
 
 class AccountTests(TestCase):

@@ -69,6 +69,8 @@ class Order:
     update_time: int = 0
     cancel_time: int = 0
     cancel_xtp_id: int = 0
+    # The last record rendered: the next one copies it and sets what changes.
+    _record: Record | None = attr.ib(default=None, init=False, repr=False)
 
     @property
     def is_buy(self) -> bool:
@@ -123,8 +125,27 @@ class Order:
         self.cancel_time = self.update_time = now
 
     def to_record(self) -> Record:
-        """The C{XTPOrderInfo} record."""
-        return {
+        """
+        The C{XTPOrderInfo} record. Every event of an order renders one, so
+        after the first only the fields an order's life changes are set
+        again, on a copy of the last (an order's request never changes).
+        """
+        last = self._record
+        if last is not None:
+            record = self._record = {
+                **last,
+                "order_cancel_xtp_id": self.cancel_xtp_id,
+                "qty_traded": self.qty_traded,
+                "qty_left": self.remaining,
+                "insert_time": self.insert_time,
+                "update_time": self.update_time,
+                "cancel_time": self.cancel_time,
+                "trade_amount": self.amount / 100,
+                "order_status": self.status,
+                "order_submit_status": self.submit_status,
+            }
+            return record
+        record = self._record = {
             "order_xtp_id": self.xtp_id,
             "order_client_id": self.client_id,
             "order_cancel_client_id": 0,
@@ -150,6 +171,7 @@ class Order:
             "order_submit_status": self.submit_status,
             "order_type": XTP_ORDT_NORMAL,
         }
+        return record
 
 
 class Blotter:
