@@ -73,6 +73,10 @@ def _accepted(reqid: int, **extra: Any) -> dict[str, Any]:
     return {"stat": 200, "reqid": reqid, **extra}
 
 
+def _with_stat(record: Record) -> dict[str, Any]:
+    return {**record, "stat": 200}
+
+
 def _error(error: XTPError | None) -> list[Any] | None:
     return [error.error_id, error.error_msg] if error is not None else None
 
@@ -187,16 +191,19 @@ class GatewayService(Service):
 
     def cmd_quote(self, caller: Caller, query: tuple[Stock, str | None]) -> Any:
         stock, day = query
-        today = day is None or day == self.journal.day
+        if day is None or day == self.journal.day:
+            # Every poll of this stock until its next snapshot gets the same line.
+            key = (stock.exchange_id, stock.code)
+            record = self.queues["md-receiver"].current().latest(*key)
+            if record is None:
+                raise not_found(f"no market data for {stock}{_on(day)}; subscribe to it with 110001")
+            return Reusable(key, record, partial(_with_stat, record))
 
         def answer(view: QuotesView) -> Any:
             record = view.latest(stock.exchange_id, stock.code)
             if record is None:
                 raise not_found(f"no market data for {stock}{_on(day)}; subscribe to it with 110001")
-            if today:
-                # Every poll of this stock until its next snapshot gets the same line.
-                return Reusable((stock.exchange_id, stock.code), record, lambda: {**record, "stat": 200})
-            return {**record, "stat": 200}
+            return _with_stat(record)
 
         return self._with_view("md-receiver", day, answer)
 
