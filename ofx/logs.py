@@ -45,12 +45,13 @@ from zope.interface import implementer
 INTERVAL = 0.2
 LIMIT = 256
 _LEVELS = frozenset(LogLevel.iterconstants())
+_URGENT = frozenset(level for level in _LEVELS if level >= LogLevel.warn)  # written at once
 
 
 class Logger(TwistedLogger):
     """
     Twisted's C{Logger}, emitting the same events, for the gateway's
-    per-order lines, without two costs per line:
+    per-order lines, without three costs per line:
 
       - Twisted's C{emit} checks the level against
         C{LogLevel.iterconstants()}, which sorts every level on each event.
@@ -59,6 +60,9 @@ class Logger(TwistedLogger):
       - As a class attribute, Twisted's C{Logger} makes a new logger on each
         access through an instance. This one keeps the logger it makes in the
         instance's C{__dict__}, under its own name, so the next access finds it.
+      - A line built by its caller, with no fields to format, goes to the
+        observer as one event made at once (L{line}), not through C{info}'s
+        keyword arguments and C{emit}'s update of them.
     """
 
     _name: str | None = None
@@ -73,6 +77,24 @@ class Logger(TwistedLogger):
             if found is not None:
                 found[self._name] = bound
         return bound  # type: ignore[return-value]
+
+    def line(self, text: str) -> None:
+        """
+        Log C{text}, as it is, at the info level: the event C{info} would
+        emit for it, braces escaped so that formatting gives C{text} back.
+        """
+        if "{" in text or "}" in text:
+            text = text.replace("{", "{{").replace("}", "}}")
+        self.observer(
+            {
+                "log_logger": self,
+                "log_level": LogLevel.info,
+                "log_namespace": self.namespace,
+                "log_source": self.source,
+                "log_format": text,
+                "log_time": time.time(),
+            }
+        )
 
     def emit(self, level: LogLevel, format: str | None = None, **kwargs: object) -> None:
         if level not in _LEVELS or "log_trace" in kwargs:
@@ -125,7 +147,7 @@ class BufferedLogObserver:
         with self._lock:
             self._lines.append(line)
             due = len(self._lines) >= self._limit
-        if due or (level is not None and level >= LogLevel.warn) or not reactor_running():
+        if due or level in _URGENT or not reactor_running():
             self.flush()
 
     def _time(self, when: float | None) -> str:

@@ -45,15 +45,6 @@ _SIDES = {XTP_SIDE_BUY: "buy", XTP_SIDE_SELL: "sell"}
 _PAST_DAYS_CACHED = 2
 
 
-def _literal(text: str) -> str:
-    """
-    C{text} as a log format with no fields. The per-order log line is built
-    once here rather than by the observer's C{string.Formatter}, which costs
-    about three times as much per event on the order path.
-    """
-    return text.replace("{", "{{").replace("}", "}}")
-
-
 def _pairs(ids: dict[str, Any]) -> str:
     return " ".join([f"{k}={v}" for k, v in ids.items()])
 
@@ -282,7 +273,8 @@ class GatewayService(Service):
         said = f"{what} user={user} reqid={reqid} {described} {_pairs(ids)}" if described else (
             f"{what} user={user} reqid={reqid} {_pairs(ids)}"
         )
-        self.log.info(_literal(said))
+        # Built here, once, rather than by the observer's string.Formatter: three times cheaper.
+        self.log.line(said)
         try:
             journaled = self.journal.append(f"{what}_sent", {**intent, **ids}, user, reqid, durable=True)
         except OFXError as e:

@@ -6,7 +6,7 @@ import io
 import threading
 
 from twisted.logger import Logger as TwistedLogger
-from twisted.logger import LogLevel, formatEventAsClassicLogText
+from twisted.logger import LogLevel, formatEvent, formatEventAsClassicLogText
 from twisted.python.failure import Failure
 from twisted.trial.unittest import TestCase
 
@@ -213,3 +213,21 @@ class LoggerTests(TestCase):
         self.assertIs(other.log.source, other)
         self.assertEqual(service.log.namespace, f"{__name__}.Service")
         self.assertIs(Service.log.source, Service)
+
+    def test_line_is_info_of_the_same_text(self) -> None:
+        """
+        A line built by its caller makes the event info would make for it,
+        and formats back to the very text, braces and all.
+        """
+        for text in ("order user=alice reqid=7 buy 600000.SH 100@10.0", "cancel user={odd}} reqid=8"):
+            ours: list[dict] = []
+            theirs: list[dict] = []
+            source = object()
+            logs.Logger(namespace="ofx.service", source=source, observer=ours.append).line(text)
+            escaped = text.replace("{", "{{").replace("}", "}}")
+            TwistedLogger(namespace="ofx.service", source=source, observer=theirs.append).info(escaped)
+            for found in ours + theirs:
+                self.assertIsInstance(found.pop("log_time"), float)
+                found.pop("log_logger")
+            self.assertEqual(ours, theirs)
+            self.assertEqual(formatEvent(ours[0]), text)
