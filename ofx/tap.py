@@ -155,7 +155,7 @@ def build_service(config: Config, reactor: Any = None, backend: IXTPBackend | No
         if restore is not None:
             # A simulated counter dies with the process: rebuild its day from the journal.
             restore(journal.read_day(journal.day))
-        gateway = GatewayService(counter, RequestIds(db), journal, queues, run_blocking)
+        gateway = GatewayService(counter, RequestIds(db, run_blocking=run_blocking), journal, queues, run_blocking)
         gateway.setServiceParent(top)
         if sessions is not None:
             sessions.journal = journal
