@@ -81,7 +81,10 @@ def makeService(options: Options) -> IService:
     except (ConfigError, StoreError) as e:
         _stop(str(e))
         raise  # not reached
-    CollectorTuning().setServiceParent(top)  # last: it starts after the journal rebuilt the day
+    tuning = CollectorTuning()
+    tuning.setServiceParent(top)  # last: it starts after the journal rebuilt the day
+    if options["ofx"].is_gateway:
+        top.getServiceNamed("journal").on_new_day(tuning.new_day)  # at midnight: a quiet moment for it
     return top
 
 

@@ -49,3 +49,34 @@ class CollectorTuningTests(TestCase):
         del a, b
         gc.collect()
         self.assertEqual(freed, [True, True])
+
+    def test_survivors_of_a_full_collection_are_not_scanned_again(self) -> None:
+        """
+        What survives a full collection is frozen, so the next full
+        collection does not scan the day again; a new day unfreezes,
+        collects, and freezes again, freeing cycles that had frozen.
+        """
+        tuning = CollectorTuning()
+        tuning.startService()
+        self.addCleanup(tuning.stopService)
+        day = [{"order": i} for i in range(10)]  # the day's records: alive all day
+        held = [day]
+        self.assertTrue(any(day is o for o in gc.get_objects()))
+        gc.collect()
+        self.assertFalse(any(day is o for o in gc.get_objects()), "a survivor is still scanned")
+        freed = []
+
+        class Node:
+            def __del__(self) -> None:
+                freed.append(True)
+
+        a, b = Node(), Node()
+        a.other, b.other = b, a  # type: ignore[attr-defined]
+        gc.collect()  # the cycle is alive: it freezes
+        del a, b
+        gc.collect()
+        self.assertEqual(freed, [])  # frozen garbage waits for the day's end
+        tuning.new_day("20261125")
+        self.assertEqual(freed, [True, True])
+        self.assertFalse(any(day is o for o in gc.get_objects()))
+        self.assertIs(held[0], day)

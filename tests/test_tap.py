@@ -119,9 +119,12 @@ class WiringTests(TestCase):
 
     def test_twistd_adds_the_collector_tuning_last(self) -> None:
         """twistd's service tree ends with the collector tuning, so it starts once the day is rebuilt."""
-        names = [s.name for s in self.twistd(self.options(GATEWAY))]
+        top = self.twistd(self.options(GATEWAY))
+        names = [s.name for s in top]
         self.assertEqual(names[-1], "collector")
         self.assertEqual(names[:-1], [s.name for s in self.build(GATEWAY)[0]])
+        # A new trading day lets the collector free what froze with the day before.
+        self.assertIn(top.getServiceNamed("collector").new_day, top.getServiceNamed("journal")._day_listeners)
 
     def test_second_gateway_on_the_same_data_one_line(self) -> None:
         """
