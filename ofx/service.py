@@ -147,7 +147,10 @@ class GatewayService(Service):
             )  # fmt: skip
 
     def order_event(self, record: Record, error: XTPError | None) -> None:
-        self.journal.append("order_event", {"order": record, "error": _error(error)})
+        # Two of these an order: _error inlined.
+        self.journal.append(
+            "order_event", {"order": record, "error": None if error is None else [error.error_id, error.error_msg]}
+        )
 
     def trade_event(self, record: Record) -> None:
         self.journal.append("trade_event", record)
