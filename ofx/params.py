@@ -28,6 +28,7 @@ _CODE = re.compile(r"[0-9]{6}")  # whole strings only: always fullmatch ($ would
 MAX_STOCKS = 2000
 _UINT32 = 2**32 - 1
 _UINT64 = 2**64 - 1
+_INT64 = 2**63 - 1
 _EMPTY: tuple[Any, ...] = (None, "", {}, [])
 
 
@@ -220,6 +221,13 @@ def order_insert(params: Any) -> dict[str, Any]:
     price_type = _int(params.get("price_type", XTP_PRICE_LIMIT), "price_type", 1, 8)
     if price_type not in PRICE_TYPES:
         raise invalid(f"price_type {price_type} is not an XTP_PRICE_TYPE")
+    # Every order passes here: a plain int in range is taken without a call to _int.
+    quantity = params["quantity"]
+    if type(quantity) is not int or not 1 <= quantity <= _INT64:
+        quantity = _int(quantity, "quantity", 1, _INT64)
+    side = params["side"]
+    if type(side) is not int or not 1 <= side <= 255:
+        side = _int(side, "side", 1, 255)
     return {
         "order_xtp_id": 0,
         "order_client_id": _int(params.get("order_client_id", 0), "order_client_id", 0, _UINT32),
@@ -227,9 +235,9 @@ def order_insert(params: Any) -> dict[str, Any]:
         "market": market,
         "price": _price(params["price"], "price"),
         "stop_price": _price(params.get("stop_price", 0), "stop_price"),
-        "quantity": _int(params["quantity"], "quantity", 1, 2**63 - 1),
+        "quantity": quantity,
         "price_type": price_type,
-        "side": _int(params["side"], "side", 1, 255),
+        "side": side,
         "position_effect": _int(
             params.get("position_effect", XTP_POSITION_EFFECT_INIT), "position_effect", 0, 255
         ),

@@ -80,6 +80,7 @@ class QueueService(Service):
         self._journal = journal
         self._day = journal.day
         self.view = spec.make_view()
+        self._apply = spec.apply
         self.fed = 0
         journal.follow(self)
         self._paused = False
@@ -87,7 +88,7 @@ class QueueService(Service):
     def feed(self, entry: Entry) -> None:
         if entry.day != self._day:
             self._day, self.view = entry.day, self.spec.make_view()
-        self.spec.apply(self.view, entry)
+        self._apply(self.view, entry)
         self.fed += 1
 
     def startService(self) -> None:

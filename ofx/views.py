@@ -57,9 +57,11 @@ class EventsView:
             key = self._key_of(record)  # every XTP record has them all: the fast way
         except KeyError:
             key = tuple(record.get(field) for field in self._key)
-        if key in self._seen:
+        seen = self._seen
+        known = len(seen)
+        seen.add(key)
+        if len(seen) == known:  # a repeat (one hash of the key, not two)
             return
-        self._seen.add(key)
         self.by_stock[record["market"], record["ticker"]].append(record)
 
     def of_stock(self, market: int, ticker: str) -> list[Record]:
