@@ -74,6 +74,11 @@ def request(cmd: Any, params: Any = None) -> bytes:
     return CODEC.encode_request({"cmd": cmd, "params": params})
 
 
+def lines(*requests: bytes) -> bytes:
+    """Request lines pipelined in one read."""
+    return b"".join(r + b"\r\n" for r in requests)
+
+
 class FramingTests(TestCase):
     def test_pipelined_answers_keep_request_order(self) -> None:
         """
@@ -82,10 +87,12 @@ class FramingTests(TestCase):
         """
         protocol, transport, target = connect()
         protocol.dataReceived(
-            request(1, {"username": "a", "password": "x"}) + b"\r\n"
-            + request(1, {"username": "b", "password": "x"}) + b"\r\n"
-            + request(2, {"authcode": "c", "gateway": "g"}) + b"\r\n"
-        )  # fmt: skip
+            lines(
+                request(1, {"username": "a", "password": "x"}),
+                request(1, {"username": "b", "password": "x"}),
+                request(2, {"authcode": "c", "gateway": "g"}),
+            )
+        )
         self.assertEqual(transport.value(), b"")
         target.waiting[1].callback(True)
         self.assertEqual(transport.value(), b"")
@@ -104,10 +111,12 @@ class FramingTests(TestCase):
         target = JournaledLogin()
         protocol, transport, _ = connect(target=target)
         protocol.dataReceived(
-            request(1, {"username": "a", "password": "x"}) + b"\r\n"
-            + request(2, {"authcode": "c", "gateway": "g"}) + b"\r\n"
-            + request(1, {"username": "b", "password": "x"}) + b"\r\n"
-        )  # fmt: skip
+            lines(
+                request(1, {"username": "a", "password": "x"}),
+                request(2, {"authcode": "c", "gateway": "g"}),
+                request(1, {"username": "b", "password": "x"}),
+            )
+        )
         self.assertEqual(transport.value(), b"")
         target.commits[0].settle()
         got = answers(transport)

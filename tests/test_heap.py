@@ -9,6 +9,20 @@ from twisted.trial.unittest import TestCase
 from ofx.heap import THRESHOLD, CollectorTuning
 
 
+def _cycle(freed: list[bool]) -> object:
+    """Two objects that refer to each other: only the collector frees them, each adding to C{freed}."""
+
+    class Node:
+        other: Node
+
+        def __del__(self) -> None:
+            freed.append(True)
+
+    a, b = Node(), Node()
+    a.other, b.other = b, a
+    return a
+
+
 class CollectorTuningTests(TestCase):
     def setUp(self) -> None:
         before = gc.get_threshold()
@@ -38,15 +52,9 @@ class CollectorTuningTests(TestCase):
         tuning = CollectorTuning()
         tuning.startService()
         self.addCleanup(tuning.stopService)
-        freed = []
-
-        class Node:
-            def __del__(self) -> None:
-                freed.append(True)
-
-        a, b = Node(), Node()
-        a.other, b.other = b, a  # type: ignore[attr-defined]
-        del a, b
+        freed: list[bool] = []
+        cycle = _cycle(freed)
+        del cycle
         gc.collect()
         self.assertEqual(freed, [True, True])
 
@@ -64,16 +72,10 @@ class CollectorTuningTests(TestCase):
         self.assertTrue(any(day is o for o in gc.get_objects()))
         gc.collect()
         self.assertFalse(any(day is o for o in gc.get_objects()), "a survivor is still scanned")
-        freed = []
-
-        class Node:
-            def __del__(self) -> None:
-                freed.append(True)
-
-        a, b = Node(), Node()
-        a.other, b.other = b, a  # type: ignore[attr-defined]
+        freed: list[bool] = []
+        cycle = _cycle(freed)
         gc.collect()  # the cycle is alive: it freezes
-        del a, b
+        del cycle
         gc.collect()
         self.assertEqual(freed, [])  # frozen garbage waits for the day's end
         tuning.new_day("20261125")
