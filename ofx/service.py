@@ -273,9 +273,8 @@ class GatewayService(Service):
             ids = send()
         except BackendError as e:
             return self._refused(caller, reqid, what, intent, described or _pairs(intent), e.error)  # type: ignore[no-any-return]
-        said = f"{what} user={user} reqid={reqid} {described} {_pairs(ids)}" if described else (
-            f"{what} user={user} reqid={reqid} {_pairs(ids)}"
-        )
+        who = f"{what} user={user} reqid={reqid}"
+        said = f"{who} {described} {_pairs(ids)}" if described else f"{who} {_pairs(ids)}"
         # Built here, once, rather than by the observer's string.Formatter: three times cheaper.
         self.log.line(said)
         try:

@@ -18,10 +18,11 @@ from twisted.trial.unittest import TestCase
 
 from ofx.errors import OFXError, unavailable
 from ofx.store import db as store_db
+from ofx.store import journal as journal_module
 from ofx.store import writer
 from ofx.store.db import open_database
 from ofx.store.journal import Commit, Journal, beijing_day
-from ofx.store.writer import ACK, WriterLock, WriterProcess, blocks, frame, spawn
+from ofx.store.writer import ACK, WriterLock, WriterProcess, block, frame, spawn
 from tests.harness import OPEN, Gateway
 
 
@@ -143,6 +144,28 @@ class JournalTests(TestCase):
             done.settle()
 
     @inlineCallbacks
+    def test_entries_waiting_at_midnight_go_to_their_own_day(self) -> Any:
+        """
+        Entries of the old day still waiting for the writer when a new day
+        begins are written under the old day, the new day's under the new,
+        and every one is counted as written.
+        """
+        path = store_path(self)
+        journal = Journal(path, reactor)
+        journal.startService()
+        old_day = journal.day
+        for i in range(3):
+            journal.append("market_data", {"i": i})
+        self.patch(journal_module, "beijing_day", lambda now: ("20991231", now + 86400))
+        journal._day_end = 0.0  # the next append starts the new day
+        for i in range(2):
+            journal.append("market_data", {"i": i + 3})
+        yield journal.stopService()
+        self.assertEqual([e.body["i"] for e in journal.read_day(old_day)][-3:], [0, 1, 2])
+        self.assertEqual([(e.seq, e.body["i"]) for e in journal.read_day("20991231")], [(1, 3), (2, 4)])
+        self.assertEqual(journal.written, 5)
+
+    @inlineCallbacks
     def test_stop_flushes(self) -> Any:
         """Stopping the journal writes everything appended before, then the writer process exits."""
         path = store_path(self)
@@ -242,9 +265,9 @@ class WriterProcessTests(TestCase):
         """
         path = store_path(self)
         open_database(path).close()
-        one = frame(False, blocks([("20261124", 1, 1.0, "market_data", None, None, {"i": 1})]))
-        two = frame(True, blocks([("20261124", 2, 2.0, "order", "alice", 7, {"ticker": "600000"})]))
-        half = frame(False, blocks([("20261124", 3, 3.0, "market_data", None, None, {"i": 3})]))
+        one = frame(False, [block("20261124", [(1, 1.0, "market_data", None, None, {"i": 1})])])
+        two = frame(True, [block("20261124", [(2, 2.0, "order", "alice", 7, {"ticker": "600000"})])])
+        half = frame(False, [block("20261124", [(3, 3.0, "market_data", None, None, {"i": 3})])])
         acks, code = yield self.run_writer(path, one + two + half[: len(half) // 2])
         self.assertEqual(code, 0)
         self.assertEqual(ACK.unpack(acks[-ACK.size :])[0], 2)
@@ -260,7 +283,7 @@ class WriterProcessTests(TestCase):
         path = store_path(self)
         open_database(path).close()
         frames = b"".join(
-            frame(i % 2 == 0, blocks([("20261124", i, float(i), "market_data", None, None, {"i": i})]))
+            frame(i % 2 == 0, [block("20261124", [(i, float(i), "market_data", None, None, {"i": i})])])
             for i in range(1, 6)
         )
         stdin_r, stdin_w = os.pipe()
@@ -281,8 +304,8 @@ class WriterProcessTests(TestCase):
         """Entries of two days in one commit go to two blocks, each readable with its own day."""
         path = store_path(self)
         open_database(path).close()
-        data = frame(False, blocks([("20261124", 9, 1.0, "market_data", None, None, {"i": 9}),
-                                    ("20261125", 1, 2.0, "market_data", None, None, {"i": 1})]))  # fmt: skip
+        data = frame(False, [block("20261124", [(9, 1.0, "market_data", None, None, {"i": 9})]),
+                              block("20261125", [(1, 2.0, "market_data", None, None, {"i": 1})])])  # fmt: skip
         _, code = yield self.run_writer(path, data)
         self.assertEqual(code, 0)
         journal = Journal(path, Clock())

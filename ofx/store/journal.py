@@ -134,10 +134,7 @@ _COMMITTED.settle()
 
 
 def _entries(day: str, body: bytes) -> list[Entry]:
-    return [
-        Entry(day, seq, ts, kind, value, user, reqid)
-        for seq, ts, kind, user, reqid, value in marshal.loads(body)
-    ]
+    return [Entry(day, seq, ts, kind, value, user, reqid) for seq, ts, kind, user, reqid, value in marshal.loads(body)]
 
 
 class Consumer(Protocol):
@@ -197,10 +194,7 @@ class Journal(Service):
         # reqid, body) rows, earlier days' (only across midnight) as blocks.
         self._rows: list[tuple[Any, ...]] = []
         self._closed: list[tuple[int, int, bytes]] = []
-        self._closed_count = 0
-        self._pending_commit: Commit | None = (
-            None  # the commit of the next frame, once something waits for it
-        )
+        self._pending_commit: Commit | None = None  # the next frame's commit, once something waits for it
         self._flush_call: Any = None
         self._frames = 0  # frames sent to the writer
         self._unacked: deque[tuple[int, int, Commit | None]] = deque()  # (frame, entries, commit)
@@ -289,7 +283,7 @@ class Journal(Service):
             if self._pending_commit is not None:
                 lost.append(self._pending_commit)
             self._unacked.clear()
-            self._rows, self._closed, self._closed_count, self._pending_commit = [], [], 0, None
+            self._rows, self._closed, self._pending_commit = [], [], None
             for done in lost:
                 done.settle(error)
         self._release()
@@ -383,15 +377,14 @@ class Journal(Service):
             if self._flush_call.active():
                 self._flush_call.cancel()
             self._flush_call = None
-        rows, count = self._closed, self._closed_count
-        if self._rows:
-            rows = [*rows, block(self.day, self._rows)]
-            count += len(self._rows)
+        rows = [*self._closed, block(self.day, self._rows)] if self._rows else self._closed
         if not rows:
             return
-        self._rows, self._closed, self._closed_count = [], [], 0
+        self._rows, self._closed = [], []
         done, self._pending_commit = self._pending_commit, None
         self._frames += 1
+        # A block holds the entries from the sequence number in its id to its last.
+        count = sum(last - first % _DAY + 1 for first, last, _ in rows)
         self._unacked.append((self._frames, count, done))
         writer.send(frame(done is not None, rows))
 
@@ -405,7 +398,6 @@ class Journal(Service):
     def _new_day(self, now: float) -> None:
         if self._rows:  # the old day's entries not yet sent make a block of their own
             self._closed.append(block(self.day, self._rows))
-            self._closed_count += len(self._rows)
             self._rows = []
         self.day, self._day_end = beijing_day(now)
         self.seq = self._last_seq(self.day)

@@ -69,7 +69,6 @@ class RequestIds:
         row = db.execute("SELECT value FROM counters WHERE name = ?", (_NAME,)).fetchone()
         self._next = (row[0] if row else 0) + 1
         self._limit = self._next - 1
-        self._halfway = self._limit  # where the next block is asked for, in a thread
         self._ahead = 0  # the end of the block reserved ahead, once it is on disk
         self._path = _store_path(db) if run_blocking is not None else ""
 
@@ -77,7 +76,7 @@ class RequestIds:
         value = self._next
         if value > self._limit:
             self._advance()
-        elif value == self._halfway and self._run_blocking is not None:
+        elif value == self._limit - self._block // 2 and self._run_blocking is not None:  # halfway
             self._reserve_ahead()
         self._next = value + 1
         return value
@@ -93,7 +92,6 @@ class RequestIds:
             limit = self._next - 1 + self._block
             self._db.execute(_RESERVE, (_NAME, limit))
             self._limit = limit
-        self._halfway = self._limit - self._block // 2
 
     def _reserve_ahead(self) -> None:
         limit = self._limit + self._block

@@ -80,20 +80,6 @@ def block(day: str, rows: list[tuple[Any, ...]]) -> tuple[int, int, bytes]:
     return block_id(day, rows[0][0]), rows[-1][0], marshal.dumps(rows, 4)
 
 
-def blocks(entries: list[tuple[Any, ...]]) -> list[tuple[int, int, bytes]]:
-    """
-    C{(day, seq, ts, kind, user, reqid, body)} tuples in sequence order as
-    journal rows: one L{block} per day present.
-    """
-    found = []
-    start = 0
-    for i in range(1, len(entries) + 1):
-        if i == len(entries) or entries[i][0] != entries[start][0]:
-            found.append(block(entries[start][0], [e[1:] for e in entries[start:i]]))
-            start = i
-    return found
-
-
 def frame(durable: bool, rows: list[tuple[int, int, bytes]]) -> bytes:
     """
     One frame for the writer's stdin: journal rows already made (L{block}),
@@ -119,7 +105,7 @@ def split_frames(buffer: bytearray) -> list[tuple[bool, list[tuple[int, int, byt
 
 
 def commit(db: sqlite3.Connection, rows: list[tuple[int, int, bytes]]) -> None:
-    """Write journal rows (L{blocks}) in one transaction."""
+    """Write journal rows (L{block}) in one transaction."""
     if len(rows) == 1:
         db.execute(INSERT, rows[0])  # autocommit: its own transaction
         return
