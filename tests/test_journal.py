@@ -5,6 +5,7 @@ lost, the views come back after a restart, stopped queue services catch up.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import sqlite3
 import threading
@@ -13,6 +14,7 @@ from typing import Any
 from twisted.internet import reactor
 from twisted.internet.defer import Deferred, inlineCallbacks
 from twisted.internet.task import Clock
+from twisted.internet.testing import MemoryReactor
 from twisted.python.failure import Failure
 from twisted.trial.unittest import TestCase
 
@@ -22,7 +24,7 @@ from ofx.store import journal as journal_module
 from ofx.store import writer
 from ofx.store.db import open_database
 from ofx.store.journal import Commit, Journal, beijing_day
-from ofx.store.writer import ACK, WriterLock, WriterProcess, block, frame, spawn
+from ofx.store.writer import ACK, FramePipe, WriterLock, WriterProcess, block, frame, spawn
 from tests.harness import OPEN, Gateway
 
 
@@ -233,6 +235,91 @@ class JournalTests(TestCase):
         self.assertEqual(len(journal.days()), 5)
         self.assertEqual(journal.prune(2), 3)
         self.assertEqual(journal.days()[-1], journal.day)
+
+
+class FramePipeTests(TestCase):
+    """The gateway's end of the writer's input: frames leave in the turn that made them, in order."""
+
+    def pipe(self, size: int | None = None) -> tuple[FramePipe, int, MemoryReactor]:
+        """A L{FramePipe} on a fresh pipe (of C{size} bytes if given), its read end, and its reactor."""
+        read_end, write_end = os.pipe()
+        self.addCleanup(os.close, read_end)
+        if size is not None:
+            fcntl.fcntl(write_end, fcntl.F_SETPIPE_SZ, size)
+        os.set_blocking(write_end, False)
+        os.set_blocking(read_end, False)
+        reactor = MemoryReactor()
+        pipe = FramePipe(reactor, write_end)
+        self.addCleanup(pipe.close)
+        return pipe, read_end, reactor
+
+    def drain(self, read_end: int) -> bytes:
+        got = b""
+        while True:
+            try:
+                chunk = os.read(read_end, 1 << 16)
+            except BlockingIOError:
+                return got
+            if not chunk:
+                return got
+            got += chunk
+
+    def test_frame_is_in_the_pipe_when_send_returns(self) -> None:
+        """No reactor turn is needed: the writer can read a frame as soon as the journal sends it."""
+        pipe, read_end, reactor = self.pipe()
+        pipe.send(b"frame one")
+        pipe.send(b"frame two")
+        self.assertEqual(self.drain(read_end), b"frame oneframe two")
+        self.assertEqual(reactor.getWriters(), [])
+
+    def test_what_does_not_fit_follows_in_order(self) -> None:
+        """
+        A writer that is behind leaves the pipe full: the rest waits, later
+        frames queue behind it, and all reach the pipe in the order sent as
+        it drains; then the pipe stops asking to be told it has room.
+        """
+        pipe, read_end, reactor = self.pipe(size=4096)
+        first, second = bytes(range(256)) * 40, b"second frame"
+        pipe.send(first)
+        pipe.send(second)
+        self.assertEqual(reactor.getWriters(), [pipe])
+        got = b""
+        for _ in range(10):
+            got += self.drain(read_end)
+            if not reactor.getWriters():
+                break
+            pipe.doWrite()
+        got += self.drain(read_end)
+        self.assertEqual(got, first + second)
+        self.assertEqual(reactor.getWriters(), [])
+
+    def test_close_writes_what_waits_first(self) -> None:
+        """Closing the input with a backlog closes it only once the backlog is in the pipe: nothing sent is lost."""
+        pipe, read_end, reactor = self.pipe(size=4096)
+        data = b"x" * 10000
+        pipe.send(data)
+        pipe.close()
+        got = b""
+        os.set_blocking(read_end, True)
+        while reactor.getWriters():
+            got += os.read(read_end, 4096)
+            pipe.doWrite()
+        rest = os.read(read_end, 1 << 16)
+        while rest:  # the end of input, once the write end is closed
+            got += rest
+            rest = os.read(read_end, 1 << 16)
+        self.assertEqual(got, data)
+
+    def test_dead_writer_does_not_stop_the_gateway(self) -> None:
+        """With the child gone (its input's read end closed), sending raises nothing and keeps nothing."""
+        read_end, write_end = os.pipe()
+        os.close(read_end)
+        reactor = MemoryReactor()
+        pipe = FramePipe(reactor, write_end)
+        pipe.send(b"lost with the writer")
+        pipe.send(b"and this")
+        self.assertEqual(reactor.getWriters(), [])
+        pipe.close()
 
 
 class WriterProcessTests(TestCase):

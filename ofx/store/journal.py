@@ -10,10 +10,11 @@ sequence number for the trading day.
 Appending happens on the reactor thread and costs a few microseconds: the
 entry gets its sequence number, goes to the consumers that follow its kind
 (the queue services, see L{ofx.queues}), and joins the current batch. The
-batch goes, as one frame, to the writer process at the end of the reactor
-turn if the writer is idle, or within a millisecond if it is committing.
-The writer process (L{ofx.store.writer}) owns the writing SQLite connection
-and commits what it receives as fast as the disk allows (group commit): the
+batch goes, as one frame, into the writer process's input pipe at the end
+of the reactor turn. The writer process (L{ofx.store.writer}) owns the
+writing SQLite connection and commits what it receives as fast as the disk
+allows, every frame that arrived during one commit in the next (group
+commit): the
 reactor never waits on the disk, and never shares its interpreter with the
 disk work. An append marked C{durable} returns the L{Commit} of its batch,
 which says when the batch is committed with C{synchronous=FULL} (an fsync):
@@ -60,9 +61,6 @@ class Entry(NamedTuple):
 
 # An Entry from a tuple, in C (a named tuple's own constructor is a Python call).
 _entry = tuple.__new__
-
-# While the writer commits, entries go to it once a millisecond (seconds).
-BUSY_FLUSH_INTERVAL = 0.001
 
 _log = Logger()
 
@@ -359,11 +357,11 @@ class Journal(Service):
             return _COMMITTED if durable else None
         self._rows.append((seq, now, kind, user, reqid, body))
         if self._flush_call is None:
-            # An idle writer gets this reactor turn's entries at the end of the
-            # turn. A busy one gets a frame a millisecond: few frames, and the
-            # next commit's entries are in the pipe when this commit ends.
-            delay = BUSY_FLUSH_INTERVAL if self._unacked else 0
-            self._flush_call = self._reactor.callLater(delay, self._flush, writer)
+            # This reactor turn's entries go to the writer at the end of the
+            # turn, whether it is committing or not: a timer would cut the
+            # reactor's turns short under load, and a committing writer
+            # takes all that waits in its pipe into its next commit.
+            self._flush_call = self._reactor.callLater(0, self._flush, writer)
         if not durable:
             return None
         done = self._pending_commit

@@ -6,7 +6,7 @@ every SQLite call and every wake-up, and each time the reactor thread has to
 stop and wait for it; the two threads handing the GIL back and forth cost the
 reactor about 30 microseconds an order, more than the disk work itself. A
 child process has an interpreter of its own. The reactor only marshals the
-entries of each millisecond into one frame and writes it to a pipe.
+entries of each reactor turn into one frame and writes it to a pipe.
 
 The child (L{main}; the gateway starts it in a session of its own, see
 L{spawn}) owns the only writing connection to the store's journal table:
@@ -59,6 +59,7 @@ ACK = struct.Struct("<Q")
 INSERT = "INSERT INTO journal (id, last, body) VALUES (?, ?, ?)"
 DAY = 1_000_000_000  # a block's id is day * DAY + the sequence number of its first entry
 READ_SIZE = 1 << 20
+PIPE_SIZE = 1 << 20  # the input pipe (Linux's default limit for it); a frame is about 0.5 KiB an order
 LOCK_WAIT = 10.0  # seconds
 
 
@@ -158,6 +159,79 @@ class WriterLock:
             self.fd = -1
 
 
+class FramePipe:
+    """
+    The gateway's end of the writer's input: a frame goes into the pipe in
+    the reactor turn that made it.
+
+    Twisted's process transport would keep every write until the reactor
+    next polled and found the pipe writable, so each frame cost a turn of
+    its own and reached the writer a turn late; with the pipe's default 64
+    KiB, a large frame took several turns more. Under load that made the
+    reactor's turns short and many, and orders waited longer for their
+    commits. Here a frame is written at once; only what does not fit (the
+    writer is behind) waits, and is written as the pipe drains.
+
+    It is the reactor's write descriptor only while such a backlog waits.
+    """
+
+    def __init__(self, reactor: Any, fd: int) -> None:
+        self._reactor = reactor
+        self._fd = fd
+        self._backlog = bytearray()
+        self._closing = False
+
+    def fileno(self) -> int:
+        return self._fd
+
+    def logPrefix(self) -> str:
+        return "ofx-journal-writer"
+
+    def send(self, data: bytes) -> None:
+        """Write C{data} after everything sent before it."""
+        if self._fd < 0 or self._closing:
+            return  # the child is gone: the journal hears it from its output closing
+        if self._backlog:
+            self._backlog += data
+            return
+        written = self._write(data)
+        if written < len(data):
+            self._backlog += data[written:]
+            self._reactor.addWriter(self)
+
+    def doWrite(self) -> None:
+        """The pipe has room: write what waits."""
+        del self._backlog[: self._write(self._backlog)]
+        if not self._backlog or self._fd < 0:
+            self._reactor.removeWriter(self)
+            if self._closing:
+                self._close()
+
+    def close(self) -> None:
+        """Close the pipe once what waits is written."""
+        self._closing = True
+        if not self._backlog:
+            self._close()
+
+    def connectionLost(self, reason: Failure) -> None:
+        self._close()
+
+    def _write(self, data: bytes | bytearray) -> int:
+        try:
+            return os.write(self._fd, data)
+        except BlockingIOError:
+            return 0
+        except OSError:  # EPIPE: the child died; nothing sent from now on can be committed
+            self._close()
+            self._backlog.clear()
+            return len(data)
+
+    def _close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+
 class WriterProcess(ProcessProtocol):
     """
     The gateway's side of the writer: sends frames, hears how many are
@@ -185,16 +259,19 @@ class WriterProcess(ProcessProtocol):
         self._ended = ended
         self._complain = complain
         self._acks = b""
-        self._open = {0, 1, 2}  # its pipes not closed yet
+        self._open = {1, 2}  # its output pipes not closed yet (its input is L{pipe}, see L{spawn})
+        self.pipe: FramePipe | None = None
         self.exited: Deferred[None] = Deferred()  # fires when the reactor has reaped the child
 
     def send(self, data: bytes) -> None:
-        assert self.transport is not None, "the writer process is not started"
-        self.transport.write(data)
+        assert self.pipe is not None, "the writer process is not started"
+        self.pipe.send(data)
 
     def close(self) -> None:
-        assert self.transport is not None, "the writer process is not started"
-        self.transport.closeStdin()
+        """Close the child's input (once what was sent is in the pipe): the child commits it and exits."""
+        assert self.pipe is not None and self.transport is not None, "the writer process is not started"
+        self.pipe.close()
+        self.transport.closeStdin()  # the pipe is not the transport's: a no-op but for test doubles
 
     def outReceived(self, data: bytes) -> None:
         self._acks += data
@@ -234,17 +311,34 @@ _BOOT = (
 
 
 def spawn(reactor: Any, protocol: WriterProcess, store_path: str, lock: WriterLock) -> None:
-    """Start the writer (L{main}) on C{store_path}, with the lock as its fd 3."""
+    """
+    Start the writer (L{main}) on C{store_path}, with the lock as its fd 3
+    and a pipe of L{PIPE_SIZE} bytes, written through a L{FramePipe}, as its
+    input.
+    """
     package_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     env = dict(os.environ)
     env["PYTHONPATH"] = package_root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-    reactor.spawnProcess(
-        protocol,
-        sys.executable,
-        [sys.executable, "-c", _BOOT, store_path],
-        env=env,
-        childFDs={0: "w", 1: "r", 2: "r", 3: lock.fd},
-    )
+    read_end, write_end = os.pipe()
+    try:
+        fcntl.fcntl(write_end, fcntl.F_SETPIPE_SZ, PIPE_SIZE)
+    except OSError:
+        pass  # a smaller system limit (fs.pipe-max-size): the default pipe works, in more writes
+    os.set_blocking(write_end, False)
+    try:
+        reactor.spawnProcess(
+            protocol,
+            sys.executable,
+            [sys.executable, "-c", _BOOT, store_path],
+            env=env,
+            childFDs={0: read_end, 1: "r", 2: "r", 3: lock.fd},
+        )
+    except BaseException:
+        os.close(write_end)
+        raise
+    finally:
+        os.close(read_end)  # the child has its own copy
+    protocol.pipe = FramePipe(reactor, write_end)
 
 
 def run(path: str, stdin: int = 0, stdout: int = 1) -> int:
