@@ -7,7 +7,10 @@ listener hears; nothing here touches a socket or the wall clock.
 
 from __future__ import annotations
 
+import json
+import marshal
 import math
+import sys
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -714,6 +717,26 @@ class OrderRecordTests(TestCase):
                 (XTP_ORDER_STATUS_PARTTRADEDNOTQUEUEING, XTP_ORDER_SUBMIT_STATUS_CANCEL_ACCEPTED, 100, 200, 4, 5, 5, 1000.0, 2000),
             ],
         )  # fmt: skip
+
+    def test_a_days_records_are_compact(self) -> None:
+        """
+        The views keep every order record of the day: each takes well under
+        half of what a 24-key dict of its own takes (the records share one
+        table of keys), and is still an ordinary dict to every reader.
+        """
+        blotter = Blotter(1000)
+        records = []
+        for i in range(100):
+            order = blotter.new_order(
+                {"ticker": "600000", "market": 2, "price": 10.0, "quantity": 100, "price_type": 1, "side": 1}, i
+            )
+            records.append(order.to_record())
+            order.accept(i + 1)
+            records.append(order.to_record())
+        alone = sys.getsizeof(dict(records[-1]))
+        self.assertLess(max(sys.getsizeof(r) for r in records), alone / 2)
+        self.assertEqual(json.loads(json.dumps(records[-1])), dict(records[-1]))
+        self.assertEqual(marshal.loads(marshal.dumps(records[-1], 4)), records[-1])
 
 
 class AccountTests(TestCase):

@@ -129,49 +129,64 @@ class Order:
         The C{XTPOrderInfo} record. Every event of an order renders one: the
         request's fields are laid out once, in the struct's order, and each
         record is a copy of the last one with the fields an order's life
-        changes set again (0.4 us, against 1.4 for all 24 fields each time).
+        changes set again (0.3 us, against 1.4 for all 24 fields each time).
+
+        The views keep every record for the day (two or more an order), so
+        they are made compact: the first is the attribute dict of an
+        L{_OrderInfo}, which shares its table of keys with every other
+        order's (CPython's key-sharing dictionaries, PEP 412), and copies
+        made with C{dict.copy} and then given only keys it has keep sharing
+        it. 296 bytes a record instead of 832, and fewer page faults as the
+        day grows. It is a plain dict to everything that reads it.
         """
         last = self._record
-        if last is None:
-            last = {
-                "order_xtp_id": self.xtp_id,
-                "order_client_id": self.client_id,
-                "order_cancel_client_id": 0,
-                "order_cancel_xtp_id": 0,
-                "ticker": self.ticker,
-                "market": self.market,
-                "price": self.price,
-                "quantity": self.quantity,
-                "price_type": self.price_type,
-                "side": self.side,
-                "position_effect": self.position_effect,
-                "reserved1": self.reserved1,
-                "reserved2": self.reserved2,
-                "business_type": self.business_type,
-                "qty_traded": 0,
-                "qty_left": 0,
-                "insert_time": 0,
-                "update_time": 0,
-                "cancel_time": 0,
-                "trade_amount": 0.0,
-                "order_local_id": self.local_id,
-                "order_status": 0,
-                "order_submit_status": 0,
-                "order_type": XTP_ORDT_NORMAL,
-            }
-        record = self._record = {
-            **last,
-            "order_cancel_xtp_id": self.cancel_xtp_id,
-            "qty_traded": self.qty_traded,
-            "qty_left": self.remaining,
-            "insert_time": self.insert_time,
-            "update_time": self.update_time,
-            "cancel_time": self.cancel_time,
-            "trade_amount": self.amount / 100,
-            "order_status": self.status,
-            "order_submit_status": self.submit_status,
-        }
+        record = vars(_OrderInfo(self)) if last is None else last.copy()
+        record["order_cancel_xtp_id"] = self.cancel_xtp_id
+        record["qty_traded"] = self.qty_traded
+        record["qty_left"] = self.remaining
+        record["insert_time"] = self.insert_time
+        record["update_time"] = self.update_time
+        record["cancel_time"] = self.cancel_time
+        record["trade_amount"] = self.amount / 100
+        record["order_status"] = self.status
+        record["order_submit_status"] = self.submit_status
+        self._record = record
         return record
+
+
+class _OrderInfo:
+    """
+    An order's C{XTPOrderInfo} fields as attributes, set in the struct's
+    order: only its C{__dict__} is kept (see L{Order.to_record}). Every
+    instance sets the same attributes in the same order, so all their
+    dicts share one table of keys.
+    """
+
+    def __init__(self, order: Order) -> None:
+        self.order_xtp_id = order.xtp_id
+        self.order_client_id = order.client_id
+        self.order_cancel_client_id = 0
+        self.order_cancel_xtp_id = 0
+        self.ticker = order.ticker
+        self.market = order.market
+        self.price = order.price
+        self.quantity = order.quantity
+        self.price_type = order.price_type
+        self.side = order.side
+        self.position_effect = order.position_effect
+        self.reserved1 = order.reserved1
+        self.reserved2 = order.reserved2
+        self.business_type = order.business_type
+        self.qty_traded = 0
+        self.qty_left = 0
+        self.insert_time = 0
+        self.update_time = 0
+        self.cancel_time = 0
+        self.trade_amount = 0.0
+        self.order_local_id = order.local_id
+        self.order_status = 0
+        self.order_submit_status = 0
+        self.order_type = XTP_ORDT_NORMAL
 
 
 class Blotter:
