@@ -59,7 +59,7 @@ ACK = struct.Struct("<Q")
 INSERT = "INSERT INTO journal (id, last, body) VALUES (?, ?, ?)"
 DAY = 1_000_000_000  # a block's id is day * DAY + the sequence number of its first entry
 READ_SIZE = 1 << 20
-PIPE_SIZE = 1 << 20  # the input pipe (Linux's default limit for it); a frame is about 0.5 KiB an order
+PIPE_SIZE = 1 << 20  # the input pipe (Linux's default limit for it): under load a frame is under 1 KiB an order
 LOCK_WAIT = 10.0  # seconds
 
 
